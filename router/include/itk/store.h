@@ -31,6 +31,10 @@ struct NewDelivery {
   TimePoint next_attempt_at{};
   TimePoint deadline{};
   int max_attempts = 10;
+  // A delivery that is dead on arrival (a reject route, no route at all) is recorded as a dead
+  // letter with its reason, so nothing is silently dropped and operators can see and replay it.
+  DeliveryState initial_state = DeliveryState::kPending;
+  std::string error;
 };
 
 struct AcceptRequest {

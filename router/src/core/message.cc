@@ -1,5 +1,6 @@
 #include "itk/message.h"
 
+#include "itk/store.h"
 #include "itk/transport.h"
 
 namespace itk {
@@ -27,6 +28,16 @@ std::string_view outcomeName(SendResult::Outcome o) {
     case SendResult::Outcome::kDelivered: return "delivered";
     case SendResult::Outcome::kRetryable: return "retryable";
     case SendResult::Outcome::kPermanent: return "permanent";
+  }
+  return "unknown";
+}
+
+std::string_view deliveryStateName(DeliveryState s) {
+  switch (s) {
+    case DeliveryState::kPending: return "pending";
+    case DeliveryState::kInFlight: return "in-flight";
+    case DeliveryState::kDelivered: return "delivered";
+    case DeliveryState::kDeadLetter: return "dead-letter";
   }
   return "unknown";
 }

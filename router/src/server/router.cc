@@ -1,0 +1,221 @@
+#include "server/router.h"
+
+#include <set>
+
+#include "itk/log.h"
+
+namespace itk {
+
+Router::Router(Store& store, const RoutingTableHolder& routing, DeliveryEngine& engine,
+               TransportResolver transports, const Clock& clock, RouterHooks hooks)
+    : store_(store),
+      routing_(routing),
+      engine_(engine),
+      transports_(std::move(transports)),
+      clock_(clock),
+      hooks_(std::move(hooks)) {}
+
+namespace {
+
+std::string orderingKey(const Route& route, const MessageHeader& h, const std::string& address) {
+  if (route.ordering.kind != OrderingSpec::Kind::kFifo) return {};
+  // The key is per route, so FIFO on one route never holds another route's deliveries.
+  std::string key = route.name + "|";
+  if (route.ordering.key == "address") return key + address;
+  if (route.ordering.key == "service") return key + h.service;
+  return key + h.sender_address;  // "sender", the default
+}
+
+struct Plan {
+  std::vector<NewDelivery> deliveries;
+  std::vector<UnroutedAddress> unrouted;
+  const Route* sync_route = nullptr;  // set when the (single) route is a synchronous proxy
+};
+
+// Fan-out: one delivery per address; addresses resolving to the same route and endpoint share
+// one delivery (the DE goes unchanged to each endpoint, spec/itk2.md §5.1).
+Plan plan(const RoutingTable& table, const MessageHeader& h, TimePoint now) {
+  Plan p;
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const std::string& address : h.addresses) {
+    const Route* route = table.lookup(
+        RouteQuery{h.service, address, h.sender_address, h.interaction});
+    if (!route) {
+      p.unrouted.push_back({address, "",
+                            Status::unknownAddress("route not found for service " + h.service +
+                                                   " and address " + address)
+                                .withToolkit(ToolkitCode::kNotRetryable)});
+      continue;
+    }
+    if (route->reject) {
+      p.unrouted.push_back(
+          {address, route->name,
+           Status::rejected(route->reject_reason.empty() ? "rejected by route " + route->name
+                                                         : route->reject_reason)
+               .withToolkit(ToolkitCode::kNotRetryable)});
+      continue;
+    }
+    if (!seen.insert({route->name, route->endpoint}).second) continue;
+    if (route->mode == RouteMode::kSyncProxy) p.sync_route = route;
+    NewDelivery d;
+    d.route = route->name;
+    d.endpoint = route->endpoint;
+    d.address = address;
+    d.ordering_key = orderingKey(*route, h, address);
+    d.next_attempt_at = now;
+    d.deadline = now + route->retry.deadline;
+    d.max_attempts = route->retry.max_attempts;
+    p.deliveries.push_back(std::move(d));
+  }
+  return p;
+}
+
+}  // namespace
+
+void Router::accept(Message message, AcceptCallback done) {
+  if (stopping_) {
+    done(AcceptOutcome::busy(Status::unavailable("the router is shutting down")));
+    return;
+  }
+  RoutingTablePtr table = routing_.current();
+  if (!table) {
+    done(AcceptOutcome::busy(Status::unavailable("no routing table is loaded")));
+    return;
+  }
+  TimePoint now = clock_.now();
+  if (message.received_at == TimePoint{}) message.received_at = now;
+  Plan p = plan(*table, message.header, now);
+
+  // Request/response services are proxied now and the response relayed (spec/itk2.md §4.3).
+  if (p.sync_route) {
+    if (p.deliveries.size() != 1 || !p.unrouted.empty()) {
+      done(AcceptOutcome::rejected(
+          Status::rejected("a synchronous request must resolve to exactly one route")
+              .withToolkit(ToolkitCode::kNotRetryable)));
+      return;
+    }
+    const EndpointSpec* endpoint = table->endpoint(p.sync_route->endpoint);
+    if (!endpoint) {
+      done(AcceptOutcome::rejected(
+          Status::internal("endpoint " + p.sync_route->endpoint + " missing")));
+      return;
+    }
+    proxySynchronously(std::move(message), *p.sync_route, *endpoint, table, std::move(done));
+    return;
+  }
+
+  for (const auto& u : p.unrouted) {
+    NewDelivery d;
+    d.route = u.route;
+    d.endpoint = "";
+    d.address = u.address;
+    d.initial_state = DeliveryState::kDeadLetter;
+    d.error = u.reason.message();
+    d.next_attempt_at = now;
+    d.deadline = now;
+    d.max_attempts = 0;
+    p.deliveries.push_back(std::move(d));
+  }
+  if (p.deliveries.empty()) {
+    // An empty address list: the DE reader refuses these, but a message must never vanish.
+    NewDelivery d;
+    d.initial_state = DeliveryState::kDeadLetter;
+    d.error = "the message has no address to route on";
+    d.next_attempt_at = d.deadline = now;
+    d.max_attempts = 0;
+    p.deliveries.push_back(std::move(d));
+  }
+
+  ++pending_;
+  AcceptRequest request;
+  request.message = std::move(message);
+  request.deliveries = std::move(p.deliveries);
+  auto keep = std::make_shared<Message>(request.message);  // header/body for hooks and logs
+  store_.accept(std::move(request), [this, done = std::move(done), keep,
+                                     unrouted = std::move(p.unrouted)](
+                                        Result<AcceptResult> r) mutable {
+    const auto& h = keep->header;
+    if (!r.ok()) {
+      log::error("message.store_failed",
+                 {{"tracking_id", h.tracking_id}, {"error", r.status().toString()}});
+      done(AcceptOutcome::busy(Status::unavailable("the store cannot accept: " +
+                                                   r.status().message())));
+      --pending_;
+      return;
+    }
+    keep->id = r->message_id;
+    MessagePtr stored = keep;
+    if (r->duplicate) {
+      log::info("message.duplicate", {{"tracking_id", h.tracking_id},
+                                      {"sender", h.sender_address},
+                                      {"transport", keep->origin.transport}});
+      done(AcceptOutcome::duplicate(r->message_id));
+      if (hooks_.on_accepted) hooks_.on_accepted(stored, AcceptOutcome::Kind::kDuplicate);
+      --pending_;
+      return;
+    }
+    log::info("message.accepted", {{"tracking_id", h.tracking_id},
+                                   {"service", h.service},
+                                   {"kind", kindName(h.kind)},
+                                   {"transport", keep->origin.transport},
+                                   {"message_id", static_cast<long long>(r->message_id)}});
+    done(AcceptOutcome::accepted(r->message_id));
+    engine_.notify();
+    for (const auto& u : unrouted) {
+      log::warn("message.unrouted", {{"tracking_id", h.tracking_id},
+                                     {"address", u.address},
+                                     {"route", u.route},
+                                     {"reason", u.reason.message()}});
+    }
+    if (hooks_.on_accepted) hooks_.on_accepted(stored, AcceptOutcome::Kind::kAccepted);
+    if (!unrouted.empty() && hooks_.on_unrouted) hooks_.on_unrouted(stored, unrouted);
+    --pending_;
+  });
+}
+
+void Router::proxySynchronously(Message message, const Route& route, const EndpointSpec& endpoint,
+                                RoutingTablePtr table, AcceptCallback done) {
+  Transport* transport = transports_(endpoint.transport);
+  if (!transport) {
+    done(AcceptOutcome::rejected(Status::internal("transport " + endpoint.transport +
+                                                  " is not configured")));
+    return;
+  }
+  ++pending_;
+  OutboundMessage out;
+  auto msg = std::make_shared<Message>(std::move(message));
+  out.message = msg;
+  out.route = route.name;
+  out.address = msg->header.addresses.empty() ? "" : msg->header.addresses.front();
+  out.time_to_live = route.time_to_live;
+  out.timeout = route.timeout;
+  std::string route_name = route.name;
+  transport->send(std::move(out), endpoint,
+                  [this, done = std::move(done), msg, table, route_name](SendResult r) {
+                    log::info("message.proxied", {{"tracking_id", msg->header.tracking_id},
+                                                  {"route", route_name},
+                                                  {"outcome", outcomeName(r.outcome)},
+                                                  {"detail", r.detail}});
+                    if (r.outcome == SendResult::Outcome::kDelivered) {
+                      AcceptOutcome o = AcceptOutcome::accepted(0);
+                      o.response = r.response;
+                      done(std::move(o));
+                    } else if (r.outcome == SendResult::Outcome::kRetryable) {
+                      done(AcceptOutcome::rejected(
+                          Status::timeout(r.detail).withToolkit(ToolkitCode::kRetryable)));
+                    } else {
+                      done(AcceptOutcome::rejected(
+                          Status::rejected(r.detail).withToolkit(ToolkitCode::kNotRetryable)));
+                    }
+                    --pending_;
+                  });
+}
+
+void Router::reportUnreadable(const Origin& from, const Status& why) {
+  log::warn("message.unreadable", {{"transport", from.transport},
+                                   {"peer", from.peer},
+                                   {"transport_message_id", from.transport_message_id},
+                                   {"error", why.toString()}});
+}
+
+}  // namespace itk

@@ -1,0 +1,69 @@
+// Router: the InboundSink every inbound transport hands messages to. It asks the routing table
+// where each address goes, commits the message and its deliveries to the Store in one group
+// commit, answers the adapter only after that, and wakes the DeliveryEngine. Addresses that are
+// rejected or have no route become dead-letter deliveries plus a NACK to the sender: never a
+// silent drop (DESIGN.md §1).
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "delivery/delivery_engine.h"
+#include "itk/clock.h"
+#include "itk/inbound_sink.h"
+#include "itk/routing.h"
+#include "itk/store.h"
+#include "itk/transport.h"
+
+namespace itk {
+
+// One address the router could not route: a reject route or no route at all.
+struct UnroutedAddress {
+  std::string address;
+  std::string route;  // the reject route's name; empty when no route matched
+  Status reason;      // with its toolkit code (2200 for "route not found")
+};
+
+struct RouterHooks {
+  // After the message is durable: addresses that were rejected or unroutable, so the sender can be
+  // told (an infrastructure NACK or an ITK3 response). Called on a store thread.
+  std::function<void(const MessagePtr&, const std::vector<UnroutedAddress>&)> on_unrouted;
+  // After the message is durable and accepted (or found to be a duplicate). Called on a store
+  // thread. Used for router-generated acknowledgements and audit.
+  std::function<void(const MessagePtr&, AcceptOutcome::Kind)> on_accepted;
+};
+
+class Router final : public InboundSink {
+ public:
+  using TransportResolver = DeliveryEngine::TransportResolver;
+
+  Router(Store& store, const RoutingTableHolder& routing, DeliveryEngine& engine,
+         TransportResolver transports, const Clock& clock, RouterHooks hooks = {});
+
+  // InboundSink. Thread-safe.
+  void accept(Message message, AcceptCallback done) override;
+  void reportUnreadable(const Origin& from, const Status& why) override;
+
+  // From now on accept() answers kBusy. Accepts already under way still complete.
+  void stopAccepting() { stopping_ = true; }
+  // Accepts between accept() and their `done`.
+  size_t pending() const { return pending_.load(); }
+
+ private:
+  void proxySynchronously(Message message, const Route& route, const EndpointSpec& endpoint,
+                          RoutingTablePtr table, AcceptCallback done);
+
+  Store& store_;
+  const RoutingTableHolder& routing_;
+  DeliveryEngine& engine_;
+  TransportResolver transports_;
+  const Clock& clock_;
+  RouterHooks hooks_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<size_t> pending_{0};
+};
+
+}  // namespace itk
