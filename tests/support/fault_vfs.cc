@@ -278,6 +278,12 @@ void FaultVfs::dropUnsyncedData() {
   fault = Fault::kNone;
 }
 
+void FaultVfs::thaw() {
+  std::lock_guard lock(mu);
+  for (auto& [path, state] : files) state.undo.clear();
+  frozen = false;
+}
+
 void FaultVfs::reset() {
   std::lock_guard lock(mu);
   files.clear();

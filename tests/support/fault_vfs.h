@@ -45,6 +45,9 @@ class FaultVfs {
   // Step 2: every tracked file goes back to what it held at its last sync (files never synced
   // become empty), the shared-memory index is removed, and the VFS works normally again.
   void dropUnsyncedData();
+  // A process crash instead: what was written stays (it is in the OS page cache); the VFS works
+  // normally again.
+  void thaw();
 
   // Forgets tracked files, counters and faults (start of a test).
   void reset();
