@@ -348,6 +348,8 @@ struct StoreConfig {
   // How long a write waits for another process (the CLI) holding the database lock.
   std::chrono::milliseconds busy_timeout{5000};
   size_t read_connections = 4;
+  // SQLite: the WAL is checkpointed in the background once it holds this many pages (4 KB each).
+  size_t checkpoint_pages = 4096;
   enum class Mode {
     kRouter,  // creates the store if absent, takes the router's lock, recovers in-flight work
     kTool,    // an existing store only, no lock, no recovery: safe beside a running router

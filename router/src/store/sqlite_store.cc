@@ -276,6 +276,11 @@ constexpr const char kFreePages[] = "PRAGMA freelist_count";
 constexpr const char kPageSize[] = "PRAGMA page_size";
 constexpr const char kPageCount[] = "PRAGMA page_count";
 
+// Past this many WAL pages (16 x the background threshold) the writer checkpoints itself,
+// slowing accepts rather than letting the WAL grow without bound when the background
+// checkpointer cannot keep up.
+constexpr size_t kWalHardLimitFactor = 16;
+
 constexpr int64_t kPruneChunk = 500;    // messages per retention transaction
 constexpr int64_t kDeleteChunk = 5000;  // audit events, dedup keys, early acks per transaction
 
@@ -334,6 +339,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const StoreConfig& config
   std::unique_ptr<SqliteStore> store(new SqliteStore(config, std::move(vfs)));
   Status s = store->init();
   if (!s.ok()) return s;
+  if (store->checkpoint_db_)
+    store->checkpointer_ = std::thread([s = store.get()] { s->checkpointLoop(); });
   store->writer_ = std::thread([s = store.get()] { s->writerLoop(); });
   return store;
 }
@@ -346,6 +353,13 @@ SqliteStore::~SqliteStore() {
   }
   queue_cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+  {
+    std::lock_guard lock(checkpoint_mu_);
+    checkpoint_stopping_ = true;
+  }
+  checkpoint_cv_.notify_all();
+  if (checkpointer_.joinable()) checkpointer_.join();
+  checkpoint_db_.reset();
   idle_readers_.clear();
   writer_db_.reset();
   if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the router's lock
@@ -395,6 +409,14 @@ Status SqliteStore::init() {
   if (!s.ok()) return s;
 
   if (router) {
+    // Checkpoints move off the commit path: the writer's connection does not checkpoint after
+    // its commits; its WAL hook wakes a checkpointer with a connection of its own.
+    s = w.exec("PRAGMA wal_autocheckpoint = 0");
+    if (!s.ok()) return s;
+    auto ckpt = Db::open(config_.path, SQLITE_OPEN_READWRITE, vfs_, config_.busy_timeout);
+    if (!ckpt.ok()) return ckpt.status();
+    checkpoint_db_ = std::move(*ckpt);
+    sqlite3_wal_hook(w.handle(), &SqliteStore::walHook, this);
     s = w.exec("BEGIN IMMEDIATE");
     if (!s.ok()) return s;
     for (const std::string& stmt : store_schema::statements(store_schema::Dialect::kSqlite)) {
@@ -424,6 +446,44 @@ Status SqliteStore::init() {
                               "; this router understands version " +
                               std::to_string(store_schema::kVersion));
   return {};
+}
+
+int SqliteStore::walHook(void* self, sqlite3* db, const char*, int pages) {
+  auto* store = static_cast<SqliteStore*>(self);
+  const size_t wal = static_cast<size_t>(pages);
+  const size_t threshold = std::max<size_t>(store->config_.checkpoint_pages, 1);
+  if (wal >= threshold * kWalHardLimitFactor) {
+    int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    if (rc != SQLITE_OK)
+      log::warn("store.checkpoint_failed", {{"error", sqlite::errorStatus(rc, sqlite3_errmsg(db),
+                                                                           "checkpoint")
+                                                          .toString()}});
+  } else if (wal >= threshold) {
+    {
+      std::lock_guard lock(store->checkpoint_mu_);
+      store->checkpoint_wanted_ = true;
+    }
+    store->checkpoint_cv_.notify_one();
+  }
+  return SQLITE_OK;
+}
+
+void SqliteStore::checkpointLoop() {
+  std::unique_lock lock(checkpoint_mu_);
+  for (;;) {
+    checkpoint_cv_.wait(lock, [&] { return checkpoint_stopping_ || checkpoint_wanted_; });
+    if (checkpoint_stopping_) return;
+    checkpoint_wanted_ = false;
+    lock.unlock();
+    // PASSIVE: copies what it can without blocking the writer or readers; the writer starts
+    // the WAL over once a checkpoint has copied everything.
+    int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_->handle(), nullptr,
+                                       SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+      log::warn("store.checkpoint_failed", {{"error", checkpoint_db_->error(rc, "checkpoint")
+                                                          .toString()}});
+    lock.lock();
+  }
 }
 
 Result<std::unique_ptr<Db>> SqliteStore::openReader() {

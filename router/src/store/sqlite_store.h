@@ -19,6 +19,8 @@
 #include "itk/store.h"
 #include "store/callback_thread.h"
 
+struct sqlite3;
+
 namespace itk {
 
 namespace sqlite {
@@ -91,6 +93,9 @@ class SqliteStore final : public Store {
 
   explicit SqliteStore(StoreConfig config, std::string vfs);
   Status init();
+  // WAL checkpoints run on their own connection and thread, off the commit path.
+  static int walHook(void* self, sqlite3* db, const char* name, int pages);
+  void checkpointLoop();
   bool enqueue(Job job, Status* refusal);
   void writerLoop();
   void runGroup(std::vector<Job>& group);
@@ -136,6 +141,14 @@ class SqliteStore final : public Store {
   std::condition_variable readers_cv_;
   std::vector<std::unique_ptr<sqlite::Db>> idle_readers_;
   size_t open_readers_ = 0;
+
+  // Background checkpointing (router mode).
+  std::unique_ptr<sqlite::Db> checkpoint_db_;
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_wanted_ = false;
+  bool checkpoint_stopping_ = false;
+  std::thread checkpointer_;
 
   CallbackThread callbacks_;
   std::thread writer_;

@@ -27,6 +27,11 @@ using test::makeDelivery;
 using test::makeMessage;
 using test::makeRequest;
 
+// Bodies of a few KB, so the WAL grows and background checkpoints run during the workload.
+std::string bodyOf(const std::string& tracking_id) {
+  return "<DE>" + tracking_id + "</DE>" + std::string(3000, ' ');
+}
+
 // What the store said it has kept, as seen before the lights went out.
 class Ledger {
  public:
@@ -86,6 +91,7 @@ class FaultInjectionTest : public ::testing::Test {
     config_.path = dir_.file("faults.db");
     config_.group_commit_max_wait = 200us;
     config_.group_commit_max_batch = 16;
+    config_.checkpoint_pages = 32;  // checkpoints run (and get cut by the power loss) too
   }
 
   std::unique_ptr<SqliteStore> open() {
@@ -119,7 +125,7 @@ class FaultInjectionTest : public ::testing::Test {
       ASSERT_EQ(ids->size(), 1u) << tracking_id << " was acknowledged and is gone";
       auto m = store.loadMessage(ids->front());
       ASSERT_TRUE(m.ok()) << m.status().toString();
-      EXPECT_EQ(*(*m)->body, "<DE>" + tracking_id + "</DE>");
+      EXPECT_EQ(*(*m)->body, bodyOf(tracking_id));
       EXPECT_EQ(store.deliveriesOf(ids->front())->size(), 1u);
     }
     for (int64_t delivery_id : ledger.deliveredIds()) {
@@ -170,7 +176,7 @@ class Workload {
       std::string id = "R" + std::to_string(round_) + "-T" + std::to_string(thread) + "-" +
                        std::to_string(i);
       std::promise<Result<AcceptResult>> p;
-      store_.accept(makeRequest(makeMessage(id, clock_.now(), "urn:s", "<DE>" + id + "</DE>"),
+      store_.accept(makeRequest(makeMessage(id, clock_.now(), "urn:s", bodyOf(id)),
                                 {makeDelivery(clock_.now())}),
                     [&p](Result<AcceptResult> r) { p.set_value(std::move(r)); });
       auto r = p.get_future().get();
@@ -273,7 +279,7 @@ TEST_F(FaultInjectionTest, FailingDiskIsReportedNeverCrashesAndLosesNothing) {
       auto acceptOne = [&](int i) {
         std::string id = prefix + std::to_string(i);
         auto r = test::acceptNow(*store, makeRequest(makeMessage(id, clock_.now(), "urn:s",
-                                                                 "<DE>" + id + "</DE>"),
+                                                                 bodyOf(id)),
                                                      {makeDelivery(clock_.now())}));
         if (r.ok()) ledger.accepted(id);
         return r;
