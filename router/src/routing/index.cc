@@ -21,12 +21,18 @@ std::vector<std::string_view> splitTokens(std::string_view text) {
   }
 }
 
-// The tokens a glob's matches all begin with: those wholly before its first wildcard.
-std::vector<std::string_view> globAnchorTokens(std::string_view glob) {
+// Where a glob is filed: the tokens every value it matches begins with (those wholly before its
+// first wildcard), and the literal start of the next token ("J82" for "...:ods:J82*"; empty when
+// the wildcard starts the token).
+struct GlobAnchor {
+  std::vector<std::string_view> tokens;
+  std::string_view partial;
+};
+GlobAnchor globAnchor(std::string_view glob) {
   std::string_view head = glob.substr(0, std::min(glob.find_first_of("*?"), glob.size()));
   size_t colon = head.rfind(':');
-  if (colon == std::string_view::npos) return {};
-  return splitTokens(head.substr(0, colon));
+  if (colon == std::string_view::npos) return {{}, head};
+  return {splitTokens(head.substr(0, colon)), head.substr(colon + 1)};
 }
 
 auto precedenceKey(const Route& r) {
@@ -92,7 +98,12 @@ struct RoutingIndex::Node {
   StringMap<std::unique_ptr<Node>> children;
   Bucket exact;   // routes whose exact address is this node's path
   Bucket prefix;  // routes whose address prefix is this node's path
-  Bucket glob;    // address globs anchored here (see globAnchorTokens)
+  // Address globs anchored here (see globAnchor): those whose next token starts with a wildcard,
+  // and the others by the literal start of that token, so a lookup only checks the globs whose
+  // literal text the address has.
+  Bucket glob;
+  StringMap<Bucket> glob_by_partial;
+  size_t longest_partial = 0;
 
   Node* child(std::string_view token) {
     auto it = children.find(token);
@@ -100,6 +111,17 @@ struct RoutingIndex::Node {
       it = children.emplace(std::string(token), std::make_unique<Node>()).first;
     }
     return it->second.get();
+  }
+
+  // Calls `f` with each glob bucket whose partial token is a prefix of `token`.
+  template <class F>
+  void forEachPartialBucket(std::string_view token, F&& f) const {
+    if (glob_by_partial.empty()) return;
+    size_t longest = std::min(token.size(), longest_partial);
+    for (size_t len = 1; len <= longest; ++len) {
+      auto it = glob_by_partial.find(token.substr(0, len));
+      if (it != glob_by_partial.end()) f(it->second);
+    }
   }
 };
 
@@ -135,17 +157,20 @@ void RoutingIndex::insert(uint32_t rank) {
     any_address_->add(rank, route);
     return;
   }
-  std::vector<std::string_view> tokens = address.kind == FieldMatch::Kind::kGlob
-                                             ? globAnchorTokens(address.pattern)
-                                             : splitTokens(address.pattern);
-  // The loader refuses deeper patterns; a table built directly keeps lookups bounded anyway by
-  // filing the route at the depth limit, where only a linear check can find it.
+  const bool glob = address.kind == FieldMatch::Kind::kGlob;
+  GlobAnchor anchor = glob ? globAnchor(address.pattern) : GlobAnchor{splitTokens(address.pattern), {}};
   Node* node = root_.get();
-  size_t depth = std::min(tokens.size(), kMaxTokens);
-  bool truncated = depth < tokens.size();
-  for (size_t i = 0; i < depth; ++i) node = node->child(tokens[i]);
-  if (truncated || address.kind == FieldMatch::Kind::kGlob) {
-    node->glob.add(rank, route);  // the glob bucket checks the whole pattern
+  size_t depth = std::min(anchor.tokens.size(), kMaxTokens);
+  for (size_t i = 0; i < depth; ++i) node = node->child(anchor.tokens[i]);
+  if (depth < anchor.tokens.size()) {
+    // Deeper than the loader allows (a table built directly): filed at the depth limit in the
+    // bucket that checks the whole pattern, so lookups stay bounded and still find it.
+    node->glob.add(rank, route);
+  } else if (glob && !anchor.partial.empty()) {
+    node->glob_by_partial[std::string(anchor.partial)].add(rank, route);
+    node->longest_partial = std::max(node->longest_partial, anchor.partial.size());
+  } else if (glob) {
+    node->glob.add(rank, route);
   } else if (address.kind == FieldMatch::Kind::kExact) {
     node->exact.add(rank, route);
   } else {
@@ -181,15 +206,19 @@ const Route* RoutingIndex::bestIn(const Bucket& bucket, const RouteQuery& query,
 }
 
 const Route* RoutingIndex::lookup(const RouteQuery& query) const {
-  // Walk the address's tokens down the trie, remembering the nodes passed.
+  // Walk the address's tokens down the trie, remembering the nodes passed and, for each, the
+  // address's next token (the one looked up below it).
   std::array<const Node*, kMaxTokens + 1> path;
+  std::array<std::string_view, kMaxTokens + 1> next;
   size_t depth = 0;
   path[0] = root_.get();
   bool whole = false;  // the walk consumed every token: path[depth] is the address itself
   std::string_view rest = query.address;
-  while (depth < kMaxTokens) {
+  while (true) {
     size_t colon = rest.find(':');
-    auto it = path[depth]->children.find(rest.substr(0, colon));
+    next[depth] = rest.substr(0, colon);
+    if (depth == kMaxTokens) break;
+    auto it = path[depth]->children.find(next[depth]);
     if (it == path[depth]->children.end()) break;
     path[++depth] = it->second.get();
     if (colon == std::string_view::npos) {
@@ -207,7 +236,14 @@ const Route* RoutingIndex::lookup(const RouteQuery& query) const {
     if (bestIn(path[d]->prefix, query, false, best)) break;
   }
   // Globs may still beat that prefix when they pin down more characters.
-  for (size_t d = 0; d <= depth; ++d) bestIn(path[d]->glob, query, true, best);
+  for (size_t d = 0; d <= depth; ++d) {
+    bestIn(path[d]->glob, query, true, best);
+    if (d < depth || !whole) {
+      path[d]->forEachPartialBucket(next[d], [&](const Bucket& b) {
+        bestIn(b, query, true, best);
+      });
+    }
+  }
   bestIn(*any_address_, query, false, best);
   return best == kNoRank ? nullptr : &byRank(best);
 }
@@ -246,24 +282,55 @@ void RoutingIndex::visitPossibleCoverers(
   };
   const FieldMatch& address = route.address;
   if (address.kind != FieldMatch::Kind::kAny) {
-    std::vector<std::string_view> tokens = address.kind == FieldMatch::Kind::kGlob
-                                               ? globAnchorTokens(address.pattern)
-                                               : splitTokens(address.pattern);
+    // The trie path of the route's own pattern, and the text after each node that a covering
+    // glob's partial token must be a prefix of.
+    const bool glob = address.kind == FieldMatch::Kind::kGlob;
+    GlobAnchor own = glob ? globAnchor(address.pattern) : GlobAnchor{splitTokens(address.pattern), {}};
     const Node* node = root_.get();
-    size_t depth = 0;
-    while (true) {
+    for (size_t depth = 0;; ++depth) {
       visitBucket(node->prefix);
       visitBucket(node->glob);
-      if (depth == tokens.size()) {
+      std::string_view after = depth < own.tokens.size() ? own.tokens[depth] : own.partial;
+      node->forEachPartialBucket(after, visitBucket);
+      if (depth == own.tokens.size()) {
         if (address.kind == FieldMatch::Kind::kExact) visitBucket(node->exact);
         break;
       }
-      auto it = node->children.find(tokens[depth++]);
+      auto it = node->children.find(own.tokens[depth]);
       if (it == node->children.end()) break;
       node = it->second.get();
     }
   }
   visitBucket(*any_address_);
+}
+
+ShadowAnalysis findShadowedRoutes(const RoutingTable& table, uint64_t budget) {
+  ShadowAnalysis out;
+  const RoutingIndex& index = table.index();
+  uint64_t checks = 0;
+  for (const Route& route : table.routes()) {
+    const uint32_t rank = index.rank(route);
+    uint32_t shadower = rank;
+    index.visitPossibleCoverers(route, [&](std::span<const uint32_t> ranks) {
+      for (uint32_t r : ranks) {
+        if (r >= shadower) return;  // sorted best first; only better shadowers are of interest
+        if (++checks > budget) return;
+        const Route& other = index.byRank(r);
+        if (other.name == route.name) continue;
+        if (other.address.covers(route.address) && other.service.covers(route.service) &&
+            other.interaction.covers(route.interaction) && other.sender.covers(route.sender)) {
+          shadower = r;
+          return;
+        }
+      }
+    });
+    if (checks > budget) {
+      out.stopped_at = &route;
+      return out;
+    }
+    if (shadower != rank) out.shadowed.emplace_back(&route, &index.byRank(shadower));
+  }
+  return out;
 }
 
 }  // namespace itk

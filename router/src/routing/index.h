@@ -4,7 +4,8 @@
 // files each route under its address pattern:
 //  - a token trie over the colon-separated tokens of address patterns. A node holds the routes
 //    whose exact address ends there, the routes whose prefix is that node, and the globs whose
-//    literal tokens (those before the first token with a wildcard) lead there;
+//    literal tokens (those before the first token with a wildcard) lead there, kept by the
+//    literal start of their next token ("J82" for "urn:nhs-uk:addressing:ods:J82*");
 //  - one bucket for routes with any address.
 // Within a bucket routes are kept in rank order and split by exact service, so a lookup walks
 // the address's tokens once, looks at a few short lists and stops at the first match of each.
@@ -49,6 +50,16 @@ PrecedenceVerdict comparePrecedence(const Route& a, size_t a_pos, const Route& b
 // "address prefix \"urn:...\" (29 literal characters) is more specific than glob \"...\"" etc.
 std::string describePrecedence(const Route& winner, size_t winner_pos, const Route& loser,
                                size_t loser_pos);
+
+// Routes that can never win: each paired with a route that matches everything it matches
+// (FieldMatch::covers on every field) and outranks it. Routes sharing a name (one route's match
+// lists) are not compared with each other. Candidates come from the index, not from every pair;
+// after `budget` pair checks the analysis stops at `stopped_at`.
+struct ShadowAnalysis {
+  std::vector<std::pair<const Route*, const Route*>> shadowed;  // (route, the one that wins)
+  const Route* stopped_at = nullptr;
+};
+ShadowAnalysis findShadowedRoutes(const RoutingTable& table, uint64_t budget);
 
 class RoutingIndex {
  public:

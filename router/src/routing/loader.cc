@@ -26,7 +26,7 @@ namespace {
 constexpr size_t kMaxPatternLength = 2048;
 // One route entry may expand (lists in its match) to at most this many routes.
 constexpr size_t kMaxExpansion = 100'000;
-// Pair checks the shadowing analysis may spend before it gives up (a warning says so).
+// Pair checks the analysis of routes that can never win may spend (a warning says when spent).
 constexpr uint64_t kShadowCheckBudget = 50'000'000;
 
 using Severity = TableDiagnostic::Severity;
@@ -759,42 +759,24 @@ class Loader {
     const RoutingIndex& index = table.index();
     std::unordered_map<std::string_view, int> entries_per_name;
     for (const Route& route : table.routes()) ++entries_per_name[route.name];
-    uint64_t checks = 0;
-    for (const Route& route : table.routes()) {
-      const uint32_t rank = index.rank(route);
-      uint32_t shadower = rank;
-      index.visitPossibleCoverers(route, [&](std::span<const uint32_t> ranks) {
-        for (uint32_t r : ranks) {
-          if (r >= shadower) return;  // sorted best first; only better shadowers are of interest
-          if (++checks > kShadowCheckBudget) return;
-          const Route& other = index.byRank(r);
-          if (other.name == route.name) continue;
-          if (other.address.covers(route.address) && other.service.covers(route.service) &&
-              other.interaction.covers(route.interaction) && other.sender.covers(route.sender)) {
-            shadower = r;
-            return;
-          }
-        }
-      });
-      if (checks > kShadowCheckBudget) {
-        diag_.add(Severity::kWarning, route.file, 0,
-                  "the table is too large to look for shadowed routes past this point");
-        return;
+    ShadowAnalysis analysis = findShadowedRoutes(table, kShadowCheckBudget);
+    for (const auto& [route, winner] : analysis.shadowed) {
+      std::string which = "route " + quote(route->name);
+      if (entries_per_name[route->name] > 1) {  // say which entry of its match lists
+        which += " (address " + route->address.toString() + ", service " +
+                 route->service.toString() + ")";
       }
-      if (shadower == rank) continue;
-      const Route& winner = index.byRank(shadower);
-      std::string which = "route " + quote(route.name);
-      if (entries_per_name[route.name] > 1) {  // say which entry of its match lists
-        which += " (address " + route.address.toString() + ", service " +
-                 route.service.toString() + ")";
-      }
-      diag_.add(Severity::kWarning, route.file, route.line,
-                which + " can never win: route " + quote(winner.name) + " at " +
-                    where(winner.file, winner.line) +
+      diag_.add(Severity::kWarning, route->file, route->line,
+                which + " can never win: route " + quote(winner->name) + " at " +
+                    where(winner->file, winner->line) +
                     " matches every message it matches and takes precedence (" +
-                    describePrecedence(winner, index.position(winner), route,
-                                       index.position(route)) +
+                    describePrecedence(*winner, index.position(*winner), *route,
+                                       index.position(*route)) +
                     ")");
+    }
+    if (analysis.stopped_at != nullptr) {
+      diag_.add(Severity::kWarning, analysis.stopped_at->file, analysis.stopped_at->line,
+                "the table is too large to look for routes that can never win past this one");
     }
   }
 

@@ -1,10 +1,12 @@
 // Lookup and precedence on tables built directly (the loader has its own tests).
 #include <gtest/gtest.h>
 
+#include <map>
 #include <random>
 #include <tuple>
 
 #include "itk/routing.h"
+#include "routing/index.h"
 #include "routing_test_support.h"
 
 namespace itk {
@@ -163,52 +165,76 @@ TEST(RoutingTableTest, endpoint_and_route_by_name) {
   EXPECT_EQ(t->route("c"), nullptr);
 }
 
-// The index must agree with the definition: the best of all matching routes. Random tables
-// mixing every pattern kind on every field, compared with a scan over all routes.
-TEST(RoutingTableTest, index_agrees_with_a_full_scan_on_random_tables) {
-  std::mt19937 rng(20261125);
-  const std::vector<std::string> tokens = {"urn", "nhs-uk", "addressing", "ods", "RHM", "RXX",
-                                           "team1", "team2", "A", "B", ""};
-  auto pick = [&](const std::vector<std::string>& from) {
-    return from[std::uniform_int_distribution<size_t>(0, from.size() - 1)(rng)];
-  };
-  auto address = [&] {
+// Random tables mixing every pattern kind on every field, for checking the index against the
+// definition.
+class RandomTables {
+ public:
+  explicit RandomTables(uint32_t seed) : rng_(seed) {}
+
+  std::string address() {
     std::string a = "urn:nhs-uk:addressing";
-    int extra = std::uniform_int_distribution<int>(0, 4)(rng);
-    for (int i = 0; i < extra; ++i) a += ":" + pick(tokens);
+    int extra = std::uniform_int_distribution<int>(0, 4)(rng_);
+    for (int i = 0; i < extra; ++i) a += ":" + pick(kTokens);
     return a;
-  };
-  auto pattern = [&](bool with_prefix, auto make_value) -> FieldMatch {
-    switch (std::uniform_int_distribution<int>(0, with_prefix ? 4 : 3)(rng)) {
+  }
+  std::string service() { return pick(kServices); }
+  uint32_t next() { return static_cast<uint32_t>(rng_()); }
+
+  std::shared_ptr<RoutingTable> table(int max_routes) {
+    std::vector<Route> routes;
+    int n = std::uniform_int_distribution<int>(1, max_routes)(rng_);
+    for (int i = 0; i < n; ++i) {
+      Route r = makeRoute("r" + std::to_string(i), pattern([&] { return address(); }),
+                          pattern([&] { return service(); }));
+      if (next() % 4 == 0) r.sender = FieldMatch::exact("s" + std::to_string(next() % 2));
+      if (next() % 4 == 0) r.interaction = FieldMatch::glob("i*");
+      r.priority = static_cast<int>(next() % 3);
+      if (next() % 10 == 0 && i > 0) r.name = routes.back().name;  // one route's match list
+      routes.push_back(std::move(r));
+    }
+    return std::make_shared<RoutingTable>(std::move(routes), endpointsNamed({"ep"}), "v", "c");
+  }
+
+ private:
+  inline static const std::vector<std::string> kTokens = {
+      "urn", "nhs-uk", "addressing", "ods", "RHM", "RH", "R", "RXX", "team1", "team2", "A", ""};
+  inline static const std::vector<std::string> kServices = {"svc:a", "svc:b", "svc:a:x"};
+
+  std::string pick(const std::vector<std::string>& from) {
+    return from[std::uniform_int_distribution<size_t>(0, from.size() - 1)(rng_)];
+  }
+  template <class F>
+  FieldMatch pattern(F make_value) {
+    switch (std::uniform_int_distribution<int>(0, 4)(rng_)) {
       case 0: return FieldMatch::any();
       case 1: return FieldMatch::exact(make_value());
       case 2: {
         std::string v = make_value();
-        size_t at = std::uniform_int_distribution<size_t>(0, v.size())(rng);
-        return FieldMatch::glob(v.substr(0, at) + (rng() % 2 ? "*" : "?") +
-                                v.substr(std::min(v.size(), at + rng() % 3)));
+        size_t at = std::uniform_int_distribution<size_t>(0, v.size())(rng_);
+        return FieldMatch::glob(v.substr(0, at) + (next() % 2 ? "*" : "?") +
+                                v.substr(std::min(v.size(), at + next() % 3)));
       }
-      case 3: return FieldMatch::glob("*" + make_value().substr(rng() % 5));
+      case 3: return FieldMatch::glob("*" + make_value().substr(next() % 5));
       default: return FieldMatch::prefix(make_value());
     }
-  };
-  const std::vector<std::string> services = {"svc:a", "svc:b", "svc:a:x"};
-  auto service = [&] { return pick(services); };
-  for (int round = 0; round < 30; ++round) {
-    std::vector<Route> routes;
-    int n = std::uniform_int_distribution<int>(1, 60)(rng);
-    for (int i = 0; i < n; ++i) {
-      Route r = makeRoute("r" + std::to_string(i), pattern(true, address),
-                          pattern(true, service));
-      if (rng() % 4 == 0) r.sender = FieldMatch::exact("s" + std::to_string(rng() % 2));
-      if (rng() % 4 == 0) r.interaction = FieldMatch::glob("i*");
-      r.priority = static_cast<int>(rng() % 3);
-      routes.push_back(std::move(r));
-    }
-    auto t = table(std::move(routes));
+  }
+
+  std::mt19937 rng_;
+};
+
+bool coversAll(const Route& s, const Route& r) {
+  return s.address.covers(r.address) && s.service.covers(r.service) &&
+         s.interaction.covers(r.interaction) && s.sender.covers(r.sender);
+}
+
+TEST(RoutingTableTest, index_agrees_with_the_definition_on_random_tables) {
+  RandomTables random(20261125);
+  for (int round = 0; round < 40; ++round) {
+    auto t = random.table(60);
     for (int q = 0; q < 300; ++q) {
-      std::string a = address(), s = service(), snd = "s" + std::to_string(rng() % 3);
-      std::string inter = rng() % 2 ? "i1" : "";
+      std::string a = random.address(), s = random.service();
+      std::string snd = "s" + std::to_string(random.next() % 3);
+      std::string inter = random.next() % 2 ? "i1" : "";
       RouteQuery query{s, a, snd, inter};
       // The reference: precedence as routing.h defines it, over every route.
       const Route* expected = nullptr;
@@ -228,6 +254,46 @@ TEST(RoutingTableTest, index_agrees_with_a_full_scan_on_random_tables) {
       ASSERT_EQ(all.empty() ? nullptr : all.front(), expected);
     }
   }
+}
+
+// The shadowing analysis looks only where the index says a coverer can be; it must find what a
+// comparison of every pair finds.
+TEST(RoutingTableTest, shadow_analysis_agrees_with_every_pair_on_random_tables) {
+  RandomTables random(7);
+  int shadowed_seen = 0;
+  for (int round = 0; round < 60; ++round) {
+    auto t = random.table(40);
+    std::map<const Route*, const Route*> expected;
+    for (const Route& r : t->routes()) {
+      for (const Route& s : t->routes()) {
+        if (s.name == r.name || !coversAll(s, r) || !t->outranks(s, r)) continue;
+        auto it = expected.find(&r);
+        if (it == expected.end() || t->outranks(s, *it->second)) expected[&r] = &s;
+      }
+    }
+    ShadowAnalysis found = findShadowedRoutes(*t, 1'000'000);
+    EXPECT_EQ(found.stopped_at, nullptr);
+    std::map<const Route*, const Route*> got(found.shadowed.begin(), found.shadowed.end());
+    ASSERT_EQ(got, expected) << "round " << round;
+    shadowed_seen += static_cast<int>(got.size());
+  }
+  EXPECT_GT(shadowed_seen, 0);  // the random tables do exercise the analysis
+}
+
+TEST(RoutingTableTest, shadow_analysis_stops_when_its_budget_is_spent) {
+  // Every route is a candidate coverer of every later one, and none covers another: about
+  // 50 * 49 / 2 pair checks for no finding.
+  std::vector<Route> routes;
+  for (int i = 0; i < 50; ++i) {
+    routes.push_back(makeRoute("r" + std::to_string(i), FieldMatch::any()));
+    routes.back().sender = FieldMatch::exact("s" + std::to_string(i));
+  }
+  RoutingTable t(std::move(routes), endpointsNamed({"ep"}), "", "");
+  ShadowAnalysis spent = findShadowedRoutes(t, 100);
+  EXPECT_NE(spent.stopped_at, nullptr);
+  ShadowAnalysis complete = findShadowedRoutes(t, 1'000'000);
+  EXPECT_EQ(complete.stopped_at, nullptr);
+  EXPECT_TRUE(complete.shadowed.empty());
 }
 
 }  // namespace
