@@ -84,8 +84,10 @@ std::string describePrecedence(const Route& winner, size_t winner_pos, const Rou
 struct RoutingIndex::Bucket {
   StringMap<std::vector<uint32_t>> by_service;  // routes with an exact service, by that service
   std::vector<uint32_t> other;                  // routes with any other service pattern
+  uint32_t best_rank = kNoRank;                 // lets a lookup skip a bucket that cannot win
 
   void add(uint32_t rank, const Route& route) {
+    best_rank = std::min(best_rank, rank);
     if (route.service.kind == FieldMatch::Kind::kExact) {
       by_service[route.service.pattern].push_back(rank);
     } else {
@@ -95,7 +97,12 @@ struct RoutingIndex::Bucket {
 };
 
 struct RoutingIndex::Node {
-  StringMap<std::unique_ptr<Node>> children;
+  // Most nodes on a lookup's path have one child or a few (urn, nhs-uk, addressing, a trust's
+  // departments): those are compared in a short list, cheaper than hashing the token. A node
+  // with many children (ods: every organisation) also gets a hash index.
+  static constexpr size_t kListedChildren = 8;
+  std::vector<std::pair<std::string, std::unique_ptr<Node>>> children;
+  StringMap<Node*> child_index;  // empty until children outgrow the list
   Bucket exact;   // routes whose exact address is this node's path
   Bucket prefix;  // routes whose address prefix is this node's path
   // Address globs anchored here (see globAnchor): those whose next token starts with a wildcard,
@@ -104,19 +111,37 @@ struct RoutingIndex::Node {
   Bucket glob;
   StringMap<Bucket> glob_by_partial;
   size_t longest_partial = 0;
+  uint32_t partial_best_rank = kNoRank;
+
+  const Node* find(std::string_view token) const {
+    if (child_index.empty()) {
+      for (const auto& [t, node] : children) {
+        if (t == token) return node.get();
+      }
+      return nullptr;
+    }
+    auto it = child_index.find(token);
+    return it == child_index.end() ? nullptr : it->second;
+  }
 
   Node* child(std::string_view token) {
-    auto it = children.find(token);
-    if (it == children.end()) {
-      it = children.emplace(std::string(token), std::make_unique<Node>()).first;
+    if (const Node* existing = find(token)) return const_cast<Node*>(existing);
+    children.emplace_back(std::string(token), std::make_unique<Node>());
+    if (children.size() > kListedChildren) {
+      if (child_index.empty()) {
+        for (const auto& [t, node] : children) child_index.emplace(t, node.get());
+      } else {
+        child_index.emplace(children.back().first, children.back().second.get());
+      }
     }
-    return it->second.get();
+    return children.back().second.get();
   }
 
   // Calls `f` with each glob bucket whose partial token is a prefix of `token`.
+  // `below`: only buckets that may hold a route ranked better than this are of interest.
   template <class F>
-  void forEachPartialBucket(std::string_view token, F&& f) const {
-    if (glob_by_partial.empty()) return;
+  void forEachPartialBucket(std::string_view token, uint32_t below, F&& f) const {
+    if (partial_best_rank >= below) return;
     size_t longest = std::min(token.size(), longest_partial);
     for (size_t len = 1; len <= longest; ++len) {
       auto it = glob_by_partial.find(token.substr(0, len));
@@ -169,6 +194,7 @@ void RoutingIndex::insert(uint32_t rank) {
   } else if (glob && !anchor.partial.empty()) {
     node->glob_by_partial[std::string(anchor.partial)].add(rank, route);
     node->longest_partial = std::max(node->longest_partial, anchor.partial.size());
+    node->partial_best_rank = std::min(node->partial_best_rank, rank);
   } else if (glob) {
     node->glob.add(rank, route);
   } else if (address.kind == FieldMatch::Kind::kExact) {
@@ -185,6 +211,7 @@ bool RoutingIndex::matchesOtherFields(const Route& route, const RouteQuery& quer
 
 const Route* RoutingIndex::bestIn(const Bucket& bucket, const RouteQuery& query,
                                   bool check_address, uint32_t& best) const {
+  if (bucket.best_rank >= best) return nullptr;  // nothing here can beat what was found
   const Route* found = nullptr;
   auto scan = [&](const std::vector<uint32_t>& ranks) {
     for (uint32_t r : ranks) {
@@ -218,9 +245,9 @@ const Route* RoutingIndex::lookup(const RouteQuery& query) const {
     size_t colon = rest.find(':');
     next[depth] = rest.substr(0, colon);
     if (depth == kMaxTokens) break;
-    auto it = path[depth]->children.find(next[depth]);
-    if (it == path[depth]->children.end()) break;
-    path[++depth] = it->second.get();
+    const Node* child = path[depth]->find(next[depth]);
+    if (child == nullptr) break;
+    path[++depth] = child;
     if (colon == std::string_view::npos) {
       whole = true;
       break;
@@ -239,7 +266,7 @@ const Route* RoutingIndex::lookup(const RouteQuery& query) const {
   for (size_t d = 0; d <= depth; ++d) {
     bestIn(path[d]->glob, query, true, best);
     if (d < depth || !whole) {
-      path[d]->forEachPartialBucket(next[d], [&](const Bucket& b) {
+      path[d]->forEachPartialBucket(next[d], best, [&](const Bucket& b) {
         bestIn(b, query, true, best);
       });
     }
@@ -291,14 +318,13 @@ void RoutingIndex::visitPossibleCoverers(
       visitBucket(node->prefix);
       visitBucket(node->glob);
       std::string_view after = depth < own.tokens.size() ? own.tokens[depth] : own.partial;
-      node->forEachPartialBucket(after, visitBucket);
+      node->forEachPartialBucket(after, kNoRank, visitBucket);
       if (depth == own.tokens.size()) {
         if (address.kind == FieldMatch::Kind::kExact) visitBucket(node->exact);
         break;
       }
-      auto it = node->children.find(own.tokens[depth]);
-      if (it == node->children.end()) break;
-      node = it->second.get();
+      node = node->find(own.tokens[depth]);
+      if (node == nullptr) break;
     }
   }
   visitBucket(*any_address_);
