@@ -60,7 +60,7 @@ std::string describeMatch(const Route& r) {
 std::string mismatch(const Route& r, const RouteQuery& q) {
   auto say = [](const char* field, const FieldMatch& m, std::string_view value) {
     return std::string(field) + " " + m.toString() + " does not match " +
-           (value.empty() ? std::string("(none)") : "\"" + std::string(value) + "\"");
+           (value.empty() ? std::string("(none)") : std::string("\"").append(value) + "\"");
   };
   if (!r.service.matches(q.service)) return say("service", r.service, q.service);
   if (!r.interaction.matches(q.interaction)) {

@@ -19,7 +19,9 @@ constexpr std::array<Unit, 5> kUnits = {{
 
 Result<std::chrono::milliseconds> parseDuration(std::string_view text) {
   if (text.empty()) return Status::invalid("empty duration");
-  const std::string quoted = "'" + std::string(text) + "'";
+  std::string quoted = "'";
+  quoted += text;
+  quoted += '\'';
   int64_t total = 0;
   std::string_view rest = text;
   while (!rest.empty()) {

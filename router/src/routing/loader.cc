@@ -54,7 +54,7 @@ class Diagnostics {
   std::vector<TableDiagnostic> warnings;
 };
 
-std::string quote(std::string_view s) { return "'" + std::string(s) + "'"; }
+std::string quote(std::string_view s) { return std::string("'").append(s) + "'"; }
 std::string where(const std::string& file, int line) { return file + ":" + std::to_string(line); }
 
 std::string joinNames(const std::vector<std::string>& names) {

@@ -17,7 +17,10 @@ std::string_view routeModeName(RouteMode mode) {
 
 std::string TableDiagnostic::toString() const {
   std::string out = file;
-  if (line > 0) out += ":" + std::to_string(line);
+  if (line > 0) {
+    out += ':';
+    out += std::to_string(line);
+  }
   out += severity == Severity::kError ? ": error: " : ": warning: ";
   out += message;
   return out;
