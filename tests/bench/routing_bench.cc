@@ -4,6 +4,8 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <random>
 #include <string>
@@ -165,6 +167,51 @@ void BM_LookupLinearScan(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_LookupLinearScan);
+
+// This thread's CPU time: on a shared machine, time spent preempted is not the code's.
+struct ThreadCpuClock {
+  using duration = std::chrono::nanoseconds;
+  static std::chrono::nanoseconds now() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+  }
+};
+
+// The ratio, measured finely interleaved: each iteration times the index on all 4,096 queries,
+// then the linear scan on the next 64, so drift of the machine's speed (DESIGN.md section 3)
+// hits both alike. Thread CPU time. Counters: ns per lookup for each, and linear / index.
+void BM_LookupRatio(benchmark::State& state) {
+  Fixture& f = Fixture::get();
+  using Clock = ThreadCpuClock;
+  Clock::duration index_time{}, linear_time{};
+  size_t index_count = 0, linear_count = 0, next_linear = 0;
+  for (auto _ : state) {
+    auto t0 = Clock::now();
+    for (const Query& q : f.queries) {
+      benchmark::DoNotOptimize(f.table->lookup(RouteQuery{q.service, q.address, q.sender, ""}));
+    }
+    auto t1 = Clock::now();
+    for (int i = 0; i < 64; ++i) {
+      const Query& q = f.queries[next_linear++ & 4095];
+      benchmark::DoNotOptimize(
+          linearLookup(f.by_precedence, RouteQuery{q.service, q.address, q.sender, ""}));
+    }
+    auto t2 = Clock::now();
+    index_time += t1 - t0;
+    linear_time += t2 - t1;
+    index_count += f.queries.size();
+    linear_count += 64;
+  }
+  auto ns = [](Clock::duration d, size_t n) {
+    return std::chrono::duration<double, std::nano>(d).count() / static_cast<double>(n);
+  };
+  double index_ns = ns(index_time, index_count), linear_ns = ns(linear_time, linear_count);
+  state.counters["index_ns"] = index_ns;
+  state.counters["linear_ns"] = linear_ns;
+  state.counters["ratio"] = linear_ns / index_ns;
+}
+BENCHMARK(BM_LookupRatio)->Iterations(100)->Unit(benchmark::kMillisecond);
 
 // The Router's path: take the current snapshot from the holder, then look up. Run on one and
 // two threads to see what the shared atomic costs when readers race.
