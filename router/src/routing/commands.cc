@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <ostream>
 
+#include "itk/duration.h"
 #include "itk/routing.h"
-#include "itk/routing/duration.h"
 #include "routing/index.h"
 
 namespace itk {

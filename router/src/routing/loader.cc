@@ -15,8 +15,8 @@
 #include <set>
 #include <unordered_map>
 
+#include "itk/duration.h"
 #include "itk/routing.h"
-#include "itk/routing/duration.h"
 #include "routing/files.h"
 #include "routing/index.h"
 
@@ -165,16 +165,17 @@ struct FileContext {
                                                     std::string_view what) const {
     auto text = scalar(node, what);
     if (!text) return std::nullopt;
-    auto d = parseDuration(*text);
-    if (!d.ok()) {
-      error(node, std::string(what) + ": " + d.status().message());
+    std::chrono::milliseconds d{};
+    if (!parseDuration(*text, &d)) {
+      error(node, std::string(what) + ": " + quote(*text) +
+                      " is not a duration (a number and a unit: 250ms, 30s, 5m, 2h, 5d)");
       return std::nullopt;
     }
-    if (d->count() <= 0) {
+    if (d.count() <= 0) {
       error(node, std::string(what) + " must be longer than 0");
       return std::nullopt;
     }
-    return *d;
+    return d;
   }
 };
 

@@ -236,7 +236,7 @@ routes:
     retires: 3
   - name: bad-duration
     endpoint: good
-    timeout: 30
+    timeout: 30x
   - name: backoff
     endpoint: good
     retry: {initial_backoff: 10m, max_backoff: 1m}
@@ -291,8 +291,8 @@ routes:
               ::testing::StartsWith(at("- name: neither")));
   EXPECT_THAT(find(r.errors, "unknown key 'retires'"),
               ::testing::StartsWith(at("retires") + "route 'typo': unknown key"));
-  EXPECT_THAT(find(r.errors, "duration '30' needs a unit"),
-              ::testing::StartsWith(at("timeout: 30")));
+  EXPECT_THAT(find(r.errors, "timeout: '30x' is not a duration"),
+              ::testing::StartsWith(at("timeout: 30x")));
   EXPECT_THAT(find(r.errors, "max_backoff (1m) is shorter"),
               ::testing::StartsWith(at("{initial_backoff: 10m")));
   EXPECT_THAT(find(r.errors, "reject needs a reason"), ::testing::StartsWith(at("{code: 3000}")));
