@@ -121,7 +121,7 @@ class Fixture {
 
  private:
   Fixture() {
-    testing::registerFakeTransports(transports);
+    test::registerFakeTransports(transports);
     TableLoadResult r = loadRoutingSources({{"bench.yaml", yaml}}, transports);
     if (!r.table || r.table->routes().size() != 10'000 || !r.warnings.empty()) {
       std::fprintf(stderr, "bench table: %zu errors, %zu warnings\n", r.errors.size(),
@@ -270,7 +270,7 @@ BENCHMARK(BM_BuildIndex)->Unit(benchmark::kMillisecond)->Iterations(10);
 // (read, hash, load, publish), alternating between two versions of the table.
 void BM_ReloadFile(benchmark::State& state) {
   Fixture& f = Fixture::get();
-  testing::TempDir dir;
+  test::TempDir dir;
   std::string versions[2] = {f.yaml, f.yaml + "# edited\n"};
   std::string file = dir.write("bench.yaml", versions[0]);
   RoutingTableHolder holder;

@@ -224,7 +224,7 @@ struct TableDiagnostic {
 // Loads and validates routing-table files as one table (endpoints and routes may be split
 // across files). Endpoint parameters are parsed by the named transport's factory, which gets
 // the endpoint's mapping without the keys common to every endpoint (`transport`,
-// `max_concurrency`). On any error returns the diagnostics (all of them, not just the first) and
+// `max_concurrency`, `description`). On any error returns the diagnostics (all of them, not just the first) and
 // no table. The checksum is the SHA-256 (lower-case hex) of the files' bytes in the given order,
 // so for one file it equals `sha256sum FILE`.
 struct TableLoadResult {

@@ -554,6 +554,8 @@ class Loader {
     ctx.forEachEntry(node, what, {}, [&](const std::string& key, const YAML::Node& value) {
       if (key == "transport") {
         transport_node = value;
+      } else if (key == "description") {
+        (void)ctx.scalar(value, what + ": description");  // for people: not the transport's
       } else if (key == "max_concurrency") {
         if (auto v = ctx.integer(value, what + ": max_concurrency", 1, 10'000)) {
           spec.max_concurrency = *v;
@@ -622,11 +624,13 @@ class Loader {
     }
     ctx.forEachEntry(
         node, label,
-        {"name", "match", "priority", "endpoint", "reject", "retry", "mode", "ordering",
-         "time_to_live", "timeout"},
+        {"name", "description", "match", "priority", "endpoint", "reject", "retry", "mode",
+         "ordering", "time_to_live", "timeout"},
         [&](const std::string& key, const YAML::Node& value) {
           if (key == "name") {
             name_node = value;
+          } else if (key == "description") {
+            (void)ctx.scalar(value, "description");
           } else if (key == "match") {
             parseMatch(ctx, value, services, addresses, senders, interactions);
           } else if (key == "priority") {

@@ -12,7 +12,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-using testing::TempDir;
+using test::TempDir;
 
 const std::string kTable = R"(version: "7"
 endpoints:
@@ -39,7 +39,7 @@ routes:
 class CommandsTest : public ::testing::Test {
  protected:
   CommandsTest() {
-    testing::registerFakeTransports(transports_);
+    test::registerFakeTransports(transports_);
     file_ = dir_.write("hub.yaml", kTable);
   }
 

@@ -7,8 +7,8 @@
 namespace itk {
 namespace {
 
-using testing::endpointsNamed;
-using testing::makeRoute;
+using test::endpointsNamed;
+using test::makeRoute;
 
 constexpr const char* kSend = "urn:nhs-itk:services:201005:SendCDADocument-v2-0";
 

@@ -18,7 +18,7 @@ const fs::path kExamples = fs::path(ITK_SOURCE_DIR) / "routing-rules" / "example
 
 class ExamplesTest : public ::testing::Test {
  protected:
-  ExamplesTest() { testing::registerFakeTransports(transports_); }
+  ExamplesTest() { test::registerFakeTransports(transports_); }
 
   void expectClean(const std::vector<std::string>& files) {
     TableLoadResult r = loadRoutingTables(files, transports_);

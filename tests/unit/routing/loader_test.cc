@@ -10,8 +10,8 @@ namespace itk {
 namespace {
 
 using ::testing::HasSubstr;
-using testing::FakeEndpointConfig;
-using testing::TempDir;
+using test::FakeEndpointConfig;
+using test::TempDir;
 
 constexpr const char* kSend = "urn:nhs-itk:services:201005:SendCDADocument-v2-0";
 
@@ -37,7 +37,7 @@ std::string sha256(const std::string& bytes) {
 
 class LoaderTest : public ::testing::Test {
  protected:
-  LoaderTest() { testing::registerFakeTransports(transports_); }
+  LoaderTest() { test::registerFakeTransports(transports_); }
 
   TableLoadResult load(const std::string& text, const std::string& file = "hub.yaml") {
     return loadRoutingSources({{file, text}}, transports_);
@@ -66,6 +66,7 @@ defaults:
 endpoints:
   rhm-soap:
     transport: soap
+    description: University Hospital integration engine
     max_concurrency: 4
     urls: [https://tie.rhm.example/itk]
     tls: {ca: /etc/itk/ca.pem}
@@ -76,6 +77,7 @@ endpoints:
     workflow: TOC_FHIR_EB_DS
 routes:
   - name: rhm
+    description: everything for the trust, at any depth
     match:
       address: {prefix: "urn:nhs-uk:addressing:ods:RHM"}
     endpoint: rhm-soap

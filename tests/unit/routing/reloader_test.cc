@@ -14,7 +14,7 @@
 namespace itk {
 namespace {
 
-using testing::TempDir;
+using test::TempDir;
 
 constexpr const char* kSend = "urn:nhs-itk:services:201005:SendCDADocument-v2-0";
 constexpr const char* kRhm = "urn:nhs-uk:addressing:ods:RHM";
@@ -62,7 +62,7 @@ class OutcomeLog {
 
 class ReloaderTest : public ::testing::Test {
  protected:
-  ReloaderTest() { testing::registerFakeTransports(transports_); }
+  ReloaderTest() { test::registerFakeTransports(transports_); }
 
   ReloaderOptions options(std::vector<std::string> files) {
     ReloaderOptions o;

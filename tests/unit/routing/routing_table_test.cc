@@ -12,8 +12,8 @@
 namespace itk {
 namespace {
 
-using testing::endpointsNamed;
-using testing::makeRoute;
+using test::endpointsNamed;
+using test::makeRoute;
 
 constexpr const char* kSend = "urn:nhs-itk:services:201005:SendCDADocument-v2-0";
 constexpr const char* kTeam = "urn:nhs-uk:addressing:ods:RHM:team1:A";

@@ -1,19 +1,17 @@
-// Test helpers for the routing tests: fake transport factories (accept any mapping) and a
-// temporary folder for table files.
+// Test helpers for the routing tests: fake transport factories (accept any mapping) and small
+// builders for routes and endpoints.
 #pragma once
 
 #include <yaml-cpp/yaml.h>
 
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "itk/routing.h"
 #include "itk/transport.h"
+#include "support/temp_dir.h"
 
-namespace itk::testing {
+namespace itk::test {
 
 // What a fake factory parsed: the keys it was given, in order.
 class FakeEndpointConfig : public EndpointConfig {
@@ -53,33 +51,6 @@ inline void registerFakeTransports(TransportRegistry& registry) {
   }
 }
 
-// A fresh folder, removed with everything in it when the object goes.
-class TempDir {
- public:
-  TempDir() {
-    std::string templ = (std::filesystem::temp_directory_path() / "itk-routing-XXXXXX").string();
-    if (::mkdtemp(templ.data()) == nullptr) std::abort();
-    path_ = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-  // Writes `text` to `name` in the folder (replacing it) and returns the file's path.
-  std::string write(const std::string& name, const std::string& text) const {
-    std::filesystem::path p = path_ / name;
-    std::ofstream(p, std::ios::binary | std::ios::trunc) << text;
-    return p.string();
-  }
-
- private:
-  std::filesystem::path path_;
-};
-
 inline Route makeRoute(std::string name, FieldMatch address, FieldMatch service = {},
                        std::string endpoint = "ep") {
   Route r;
@@ -96,4 +67,4 @@ inline std::vector<EndpointSpec> endpointsNamed(std::initializer_list<const char
   return out;
 }
 
-}  // namespace itk::testing
+}  // namespace itk::test
