@@ -54,8 +54,12 @@ class Diagnostics {
   std::vector<TableDiagnostic> warnings;
 };
 
-std::string quote(std::string_view s) { return std::string("'").append(s) + "'"; }
-std::string where(const std::string& file, int line) { return file + ":" + std::to_string(line); }
+std::string quote(std::string_view s) {
+  return std::string("'").append(s) + "'";
+}
+std::string where(const std::string& file, int line) {
+  return file + ":" + std::to_string(line);
+}
 
 std::string joinNames(const std::vector<std::string>& names) {
   std::string out;
@@ -67,8 +71,8 @@ std::string joinNames(const std::vector<std::string>& names) {
 bool validName(std::string_view name) {
   if (name.empty() || name.size() > 128) return false;
   auto ok = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
   };
   return std::all_of(name.begin(), name.end(), ok) && name.front() != '.' && name.front() != '-';
 }
@@ -87,10 +91,9 @@ struct FileContext {
 
   // Walks a mapping: refuses non-scalar, duplicate and unknown keys, and calls `handle` for the
   // others in file order. Returns false (after reporting) when `node` is not a mapping.
-  bool forEachEntry(const YAML::Node& node, std::string_view what,
-                    std::initializer_list<std::string_view> known,
-                    const std::function<void(const std::string&, const YAML::Node&)>& handle)
-      const {
+  bool forEachEntry(
+      const YAML::Node& node, std::string_view what, std::initializer_list<std::string_view> known,
+      const std::function<void(const std::string&, const YAML::Node&)>& handle) const {
     if (!node.IsMap()) {
       error(node, std::string(what) + " must be a mapping");
       return false;
@@ -108,10 +111,10 @@ struct FileContext {
       }
       if (known.size() != 0 && std::find(known.begin(), known.end(), key) == known.end()) {
         std::string expected;
-        for (std::string_view k : known) expected += (expected.empty() ? "" : ", ") + std::string(k);
-        error(entry.first,
-              std::string(what) + ": unknown key " + quote(key) + " (expected one of: " +
-                  expected + ")");
+        for (std::string_view k : known)
+          expected += (expected.empty() ? "" : ", ") + std::string(k);
+        error(entry.first, std::string(what) + ": unknown key " + quote(key) +
+                               " (expected one of: " + expected + ")");
         continue;
       }
       handle(key, entry.second);
@@ -309,7 +312,9 @@ bool parseSetting(const FileContext& ctx, const std::string& key, const YAML::No
 
 // ---- Match patterns ----------------------------------------------------------------------------
 
-size_t tokenCount(std::string_view s) { return std::count(s.begin(), s.end(), ':') + 1; }
+size_t tokenCount(std::string_view s) {
+  return std::count(s.begin(), s.end(), ':') + 1;
+}
 
 std::optional<FieldMatch> parsePattern(const FileContext& ctx, const YAML::Node& node,
                                        const std::string& field) {
@@ -334,8 +339,8 @@ std::optional<FieldMatch> parsePattern(const FileContext& ctx, const YAML::Node&
       match = FieldMatch::glob(*text);
     } else if (kind == "prefix") {
       if (text->find_first_of("*?") != std::string::npos) {
-        ctx.error(text_node, what + ": a prefix has no wildcards (use glob: for " +
-                                 quote(*text) + ")");
+        ctx.error(text_node,
+                  what + ": a prefix has no wildcards (use glob: for " + quote(*text) + ")");
         return std::nullopt;
       }
       if (!text->empty() && (text->front() == ':' || text->back() == ':')) {
@@ -357,8 +362,8 @@ std::optional<FieldMatch> parsePattern(const FileContext& ctx, const YAML::Node&
     return std::nullopt;
   }
   if (match.pattern.size() > kMaxPatternLength) {
-    ctx.error(text_node, what + " is longer than " + std::to_string(kMaxPatternLength) +
-                             " characters");
+    ctx.error(text_node,
+              what + " is longer than " + std::to_string(kMaxPatternLength) + " characters");
     return std::nullopt;
   }
   if (field == "address" && tokenCount(match.pattern) > RoutingIndex::kMaxTokens) {
@@ -370,8 +375,7 @@ std::optional<FieldMatch> parsePattern(const FileContext& ctx, const YAML::Node&
 }
 
 // A field's patterns: one, or a list (the route matches when any of them does).
-std::optional<std::vector<FieldMatch>> parsePatterns(const FileContext& ctx,
-                                                     const YAML::Node& node,
+std::optional<std::vector<FieldMatch>> parsePatterns(const FileContext& ctx, const YAML::Node& node,
                                                      const std::string& field) {
   std::vector<FieldMatch> out;
   if (!node.IsSequence()) {
@@ -493,8 +497,7 @@ class Loader {
     if (f.version) {
       if (auto v = ctx.scalar(*f.version, "version")) {
         if (!version_file_.empty()) {
-          ctx.error(*f.version,
-                    "version is already set at " + where(version_file_, version_line_));
+          ctx.error(*f.version, "version is already set at " + where(version_file_, version_line_));
         } else {
           version_ = *v;
           version_file_ = source.file;
@@ -579,7 +582,7 @@ class Loader {
     const TransportFactory* factory = transports_.find(spec.transport);
     if (factory == nullptr) {
       ctx.error(*transport_node, what + ": unknown transport " + quote(spec.transport) +
-                                    " (known: " + joinNames(transports_.names()) + ")");
+                                     " (known: " + joinNames(transports_.names()) + ")");
       return;
     }
     try {
@@ -622,30 +625,29 @@ class Loader {
     if (const YAML::Node n = node["name"]; n.IsDefined() && n.IsScalar()) {
       label += " " + quote(n.Scalar());
     }
-    ctx.forEachEntry(
-        node, label,
-        {"name", "description", "match", "priority", "endpoint", "reject", "retry", "mode",
-         "ordering", "time_to_live", "timeout"},
-        [&](const std::string& key, const YAML::Node& value) {
-          if (key == "name") {
-            name_node = value;
-          } else if (key == "description") {
-            (void)ctx.scalar(value, "description");
-          } else if (key == "match") {
-            parseMatch(ctx, value, services, addresses, senders, interactions);
-          } else if (key == "priority") {
-            if (auto p = ctx.integer(value, "priority", -1'000'000, 1'000'000)) {
-              proto.priority = *p;
-            }
-          } else if (key == "endpoint") {
-            endpoint_node = value;
-          } else if (key == "reject") {
-            reject_node = value;
-          } else {
-            parseSetting(ctx, key, value, settings);
-            delivery_settings.emplace_back(key, value);
-          }
-        });
+    ctx.forEachEntry(node, label,
+                     {"name", "description", "match", "priority", "endpoint", "reject", "retry",
+                      "mode", "ordering", "time_to_live", "timeout"},
+                     [&](const std::string& key, const YAML::Node& value) {
+                       if (key == "name") {
+                         name_node = value;
+                       } else if (key == "description") {
+                         (void)ctx.scalar(value, "description");
+                       } else if (key == "match") {
+                         parseMatch(ctx, value, services, addresses, senders, interactions);
+                       } else if (key == "priority") {
+                         if (auto p = ctx.integer(value, "priority", -1'000'000, 1'000'000)) {
+                           proto.priority = *p;
+                         }
+                       } else if (key == "endpoint") {
+                         endpoint_node = value;
+                       } else if (key == "reject") {
+                         reject_node = value;
+                       } else {
+                         parseSetting(ctx, key, value, settings);
+                         delivery_settings.emplace_back(key, value);
+                       }
+                     });
 
     if (!name_node) {
       ctx.error(node, "a route needs name:");
@@ -715,9 +717,9 @@ class Loader {
     }
   }
 
-  void parseMatch(const FileContext& ctx, const YAML::Node& node,
-                  std::vector<FieldMatch>& services, std::vector<FieldMatch>& addresses,
-                  std::vector<FieldMatch>& senders, std::vector<FieldMatch>& interactions) {
+  void parseMatch(const FileContext& ctx, const YAML::Node& node, std::vector<FieldMatch>& services,
+                  std::vector<FieldMatch>& addresses, std::vector<FieldMatch>& senders,
+                  std::vector<FieldMatch>& interactions) {
     ctx.forEachEntry(node, "match", {"service", "address", "sender", "interaction"},
                      [&](const std::string& key, const YAML::Node& value) {
                        auto patterns = parsePatterns(ctx, value, key);
@@ -771,13 +773,13 @@ class Loader {
         which += " (address " + route->address.toString() + ", service " +
                  route->service.toString() + ")";
       }
-      diag_.add(Severity::kWarning, route->file, route->line,
-                which + " can never win: route " + quote(winner->name) + " at " +
-                    where(winner->file, winner->line) +
-                    " matches every message it matches and takes precedence (" +
-                    describePrecedence(*winner, index.position(*winner), *route,
-                                       index.position(*route)) +
-                    ")");
+      diag_.add(
+          Severity::kWarning, route->file, route->line,
+          which + " can never win: route " + quote(winner->name) + " at " +
+              where(winner->file, winner->line) +
+              " matches every message it matches and takes precedence (" +
+              describePrecedence(*winner, index.position(*winner), *route, index.position(*route)) +
+              ")");
     }
     if (analysis.stopped_at != nullptr) {
       diag_.add(Severity::kWarning, analysis.stopped_at->file, analysis.stopped_at->line,
@@ -801,7 +803,16 @@ class Loader {
 
 TableLoadResult loadRoutingSources(const std::vector<RoutingSource>& sources,
                                    const TransportRegistry& transports) {
-  return Loader(transports).load(sources);
+  try {
+    return Loader(transports).load(sources);
+  } catch (const std::exception& e) {
+    // Reached only through a bug or memory exhaustion; the reloader's thread must survive it
+    // and keep the running table.
+    TableLoadResult failed;
+    failed.errors.push_back({Severity::kError, sources.empty() ? "" : sources.front().file, 0,
+                             std::string("the table could not be loaded: ") + e.what()});
+    return failed;
+  }
 }
 
 TableLoadResult loadRoutingTables(const std::vector<std::string>& files,
