@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 #include <random>
 #include <string>
 #include <vector>
@@ -47,9 +47,11 @@ std::string tableYaml() {
          std::to_string(n % kEndpoints) + "\n";
     ++n;
   };
-  for (int i = 0; i < 4000; ++i) route("address: \"" + std::string(kOds) + code('A', 10000 + i, 5) + "\"");
+  for (int i = 0; i < 4000; ++i)
+    route("address: \"" + std::string(kOds) + code('A', 10000 + i, 5) + "\"");
   for (int i = 0; i < 1000; ++i) {
-    route("address: \"" + std::string(kOds) + code('A', 10000 + i, 5) + "\", service: \"" + kCda + "\"");
+    route("address: \"" + std::string(kOds) + code('A', 10000 + i, 5) + "\", service: \"" + kCda +
+          "\"");
   }
   for (int i = 0; i < 1000; ++i) {
     std::string trust = std::string(kOds) + code('R', i, 3);
@@ -100,7 +102,8 @@ std::vector<Query> queries() {
         q.address = std::string(kOds) + code('R', t, 3) + ":team" + std::to_string(t % 10) + "X";
       }
     } else {
-      q.address = pick(2) ? std::string(kOds) + code('Z', pick(100000), 5) : "X26ABC" + std::to_string(pick(10));
+      q.address = pick(2) ? std::string(kOds) + code('Z', pick(100000), 5)
+                          : "X26ABC" + std::to_string(pick(10));
     }
     out.push_back(std::move(q));
   }
@@ -162,7 +165,8 @@ void BM_LookupLinearScan(benchmark::State& state) {
   size_t i = 0;
   for (auto _ : state) {
     const Query& q = f.queries[i++ & 4095];
-    benchmark::DoNotOptimize(linearLookup(f.by_precedence, RouteQuery{q.service, q.address, q.sender, ""}));
+    benchmark::DoNotOptimize(
+        linearLookup(f.by_precedence, RouteQuery{q.service, q.address, q.sender, ""}));
   }
   state.SetItemsProcessed(state.iterations());
 }

@@ -22,8 +22,8 @@ struct RetrySpec {
   std::chrono::milliseconds initial_backoff{5000};
   std::chrono::milliseconds max_backoff{600000};
   double multiplier = 2.0;
-  double jitter = 0.2;                            // +/- fraction of each delay
-  std::chrono::seconds deadline{5 * 24 * 3600};   // MESH keeps undelivered messages 5 days
+  double jitter = 0.2;                           // +/- fraction of each delay
+  std::chrono::seconds deadline{5 * 24 * 3600};  // MESH keeps undelivered messages 5 days
 };
 
 enum class RouteMode {
@@ -123,8 +123,8 @@ class RoutingTable {
  public:
   // `routes` in definition order. Routes naming an endpoint that is not in `endpoints` are kept
   // (loadRoutingTables() refuses such tables; decide() refuses the address).
-  RoutingTable(std::vector<Route> routes, std::vector<EndpointSpec> endpoints,
-               std::string version, std::string checksum);
+  RoutingTable(std::vector<Route> routes, std::vector<EndpointSpec> endpoints, std::string version,
+               std::string checksum);
   ~RoutingTable();
   RoutingTable(const RoutingTable&) = delete;
   RoutingTable& operator=(const RoutingTable&) = delete;
@@ -224,9 +224,9 @@ struct TableDiagnostic {
 // Loads and validates routing-table files as one table (endpoints and routes may be split
 // across files). Endpoint parameters are parsed by the named transport's factory, which gets
 // the endpoint's mapping without the keys common to every endpoint (`transport`,
-// `max_concurrency`, `description`). On any error returns the diagnostics (all of them, not just the first) and
-// no table. The checksum is the SHA-256 (lower-case hex) of the files' bytes in the given order,
-// so for one file it equals `sha256sum FILE`.
+// `max_concurrency`, `description`). On any error returns the diagnostics (all of them, not just
+// the first) and no table. The checksum is the SHA-256 (lower-case hex) of the files' bytes in the
+// given order, so for one file it equals `sha256sum FILE`.
 struct TableLoadResult {
   std::shared_ptr<const RoutingTable> table;  // null when errors is non-empty
   std::vector<TableDiagnostic> errors;

@@ -20,7 +20,9 @@ void printDiagnostics(const TableLoadResult& r, std::ostream& err) {
   for (const auto& d : r.warnings) err << d.toString() << "\n";
 }
 
-std::string orNone(const std::string& s) { return s.empty() ? "(none)" : s; }
+std::string orNone(const std::string& s) {
+  return s.empty() ? "(none)" : s;
+}
 
 std::string number(double v) {
   char buf[32];
@@ -86,8 +88,7 @@ void explainAddress(const RoutingTable& table, const MessageHeader& h, const std
         out << "    ...\n";
         break;
       }
-      out << "    " << r.name << " (" << r.file << ":" << r.line << "): " << mismatch(r, q)
-          << "\n";
+      out << "    " << r.name << " (" << r.file << ":" << r.line << "): " << mismatch(r, q) << "\n";
     }
     return;
   }
@@ -159,9 +160,8 @@ void printSummary(const RoutingTable& t, std::ostream& out) {
 
 }  // namespace
 
-int runCheckRoutesCommand(const std::vector<std::string>& args,
-                          const TransportRegistry& transports, std::ostream& out,
-                          std::ostream& err) {
+int runCheckRoutesCommand(const std::vector<std::string>& args, const TransportRegistry& transports,
+                          std::ostream& out, std::ostream& err) {
   bool strict = false;
   std::vector<std::string> files;
   for (const std::string& arg : args) {

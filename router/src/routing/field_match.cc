@@ -8,12 +8,13 @@ namespace {
 
 constexpr int kExactSpecificity = 1 << 30;
 
-bool isWildcard(char c) { return c == '*' || c == '?'; }
+bool isWildcard(char c) {
+  return c == '*' || c == '?';
+}
 
 int literalCount(std::string_view glob) {
-  return static_cast<int>(std::count_if(glob.begin(), glob.end(), [](char c) {
-    return !isWildcard(c);
-  }));
+  return static_cast<int>(
+      std::count_if(glob.begin(), glob.end(), [](char c) { return !isWildcard(c); }));
 }
 
 // The text before the first wildcard: every value a glob matches starts with it.
@@ -70,22 +71,30 @@ FieldMatch FieldMatch::glob(std::string pattern) {
 
 bool FieldMatch::matches(std::string_view value) const {
   switch (kind) {
-    case Kind::kAny: return true;
-    case Kind::kExact: return value == pattern;
-    case Kind::kGlob: return globMatch(pattern, value);
-    case Kind::kPrefix: return tokenPrefixMatch(pattern, value);
+    case Kind::kAny:
+      return true;
+    case Kind::kExact:
+      return value == pattern;
+    case Kind::kGlob:
+      return globMatch(pattern, value);
+    case Kind::kPrefix:
+      return tokenPrefixMatch(pattern, value);
   }
   return false;
 }
 
 int FieldMatch::specificity() const {
   switch (kind) {
-    case Kind::kAny: return 0;
-    case Kind::kExact: return kExactSpecificity;
+    case Kind::kAny:
+      return 0;
+    case Kind::kExact:
+      return kExactSpecificity;
     // A prefix pins down all of its characters (and a token boundary after them): on a tie with
     // a glob's literal characters the prefix is the more specific.
-    case Kind::kPrefix: return 2 * static_cast<int>(pattern.size()) + 1;
-    case Kind::kGlob: return 2 * literalCount(pattern);
+    case Kind::kPrefix:
+      return 2 * static_cast<int>(pattern.size()) + 1;
+    case Kind::kGlob:
+      return 2 * literalCount(pattern);
   }
   return 0;
 }
@@ -93,8 +102,10 @@ int FieldMatch::specificity() const {
 bool FieldMatch::covers(const FieldMatch& other) const {
   if (kind == Kind::kAny) return true;
   switch (other.kind) {
-    case Kind::kAny: return false;
-    case Kind::kExact: return matches(other.pattern);
+    case Kind::kAny:
+      return false;
+    case Kind::kExact:
+      return matches(other.pattern);
     case Kind::kPrefix:
       // `other` matches P and everything below P.
       if (kind == Kind::kPrefix) return tokenPrefixMatch(pattern, other.pattern);
@@ -122,10 +133,17 @@ bool FieldMatch::covers(const FieldMatch& other) const {
 std::string FieldMatch::toString() const {
   std::string out;
   switch (kind) {
-    case Kind::kAny: return "any";
-    case Kind::kExact: out = "exact "; break;
-    case Kind::kGlob: out = "glob "; break;
-    case Kind::kPrefix: out = "prefix "; break;
+    case Kind::kAny:
+      return "any";
+    case Kind::kExact:
+      out = "exact ";
+      break;
+    case Kind::kGlob:
+      out = "glob ";
+      break;
+    case Kind::kPrefix:
+      out = "prefix ";
+      break;
   }
   appendQuoted(out, pattern);
   return out;

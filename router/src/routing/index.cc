@@ -40,7 +40,9 @@ auto precedenceKey(const Route& r) {
                          r.interaction.specificity(), r.sender.specificity(), r.priority);
 }
 
-std::string where(const Route& r) { return r.file + ":" + std::to_string(r.line); }
+std::string where(const Route& r) {
+  return r.file + ":" + std::to_string(r.line);
+}
 
 }  // namespace
 
@@ -67,11 +69,14 @@ std::string describePrecedence(const Route& winner, size_t winner_pos, const Rou
     return std::string(name) + " " + w.toString() + " is more specific than " + l.toString();
   };
   switch (v.criterion) {
-    case PrecedenceCriterion::kAddress: return field("address", winner.address, loser.address);
-    case PrecedenceCriterion::kService: return field("service", winner.service, loser.service);
+    case PrecedenceCriterion::kAddress:
+      return field("address", winner.address, loser.address);
+    case PrecedenceCriterion::kService:
+      return field("service", winner.service, loser.service);
     case PrecedenceCriterion::kInteraction:
       return field("interaction", winner.interaction, loser.interaction);
-    case PrecedenceCriterion::kSender: return field("sender", winner.sender, loser.sender);
+    case PrecedenceCriterion::kSender:
+      return field("sender", winner.sender, loser.sender);
     case PrecedenceCriterion::kPriority:
       return "equally specific; priority " + std::to_string(winner.priority) + " beats " +
              std::to_string(loser.priority);
@@ -103,8 +108,8 @@ struct RoutingIndex::Node {
   static constexpr size_t kListedChildren = 8;
   std::vector<std::pair<std::string, std::unique_ptr<Node>>> children;
   StringMap<Node*> child_index;  // empty until children outgrow the list
-  Bucket exact;   // routes whose exact address is this node's path
-  Bucket prefix;  // routes whose address prefix is this node's path
+  Bucket exact;                  // routes whose exact address is this node's path
+  Bucket prefix;                 // routes whose address prefix is this node's path
   // Address globs anchored here (see globAnchor): those whose next token starts with a wildcard,
   // and the others by the literal start of that token, so a lookup only checks the globs whose
   // literal text the address has.
@@ -183,7 +188,8 @@ void RoutingIndex::insert(uint32_t rank) {
     return;
   }
   const bool glob = address.kind == FieldMatch::Kind::kGlob;
-  GlobAnchor anchor = glob ? globAnchor(address.pattern) : GlobAnchor{splitTokens(address.pattern), {}};
+  GlobAnchor anchor =
+      glob ? globAnchor(address.pattern) : GlobAnchor{splitTokens(address.pattern), {}};
   Node* node = root_.get();
   size_t depth = std::min(anchor.tokens.size(), kMaxTokens);
   for (size_t i = 0; i < depth; ++i) node = node->child(anchor.tokens[i]);
@@ -209,8 +215,8 @@ bool RoutingIndex::matchesOtherFields(const Route& route, const RouteQuery& quer
          route.sender.matches(query.sender);
 }
 
-const Route* RoutingIndex::bestIn(const Bucket& bucket, const RouteQuery& query,
-                                  bool check_address, uint32_t& best) const {
+const Route* RoutingIndex::bestIn(const Bucket& bucket, const RouteQuery& query, bool check_address,
+                                  uint32_t& best) const {
   if (bucket.best_rank >= best) return nullptr;  // nothing here can beat what was found
   const Route* found = nullptr;
   auto scan = [&](const std::vector<uint32_t>& ranks) {
@@ -266,9 +272,8 @@ const Route* RoutingIndex::lookup(const RouteQuery& query) const {
   for (size_t d = 0; d <= depth; ++d) {
     bestIn(path[d]->glob, query, true, best);
     if (d < depth || !whole) {
-      path[d]->forEachPartialBucket(next[d], best, [&](const Bucket& b) {
-        bestIn(b, query, true, best);
-      });
+      path[d]->forEachPartialBucket(next[d], best,
+                                    [&](const Bucket& b) { bestIn(b, query, true, best); });
     }
   }
   bestIn(*any_address_, query, false, best);
@@ -312,7 +317,8 @@ void RoutingIndex::visitPossibleCoverers(
     // The trie path of the route's own pattern, and the text after each node that a covering
     // glob's partial token must be a prefix of.
     const bool glob = address.kind == FieldMatch::Kind::kGlob;
-    GlobAnchor own = glob ? globAnchor(address.pattern) : GlobAnchor{splitTokens(address.pattern), {}};
+    GlobAnchor own =
+        glob ? globAnchor(address.pattern) : GlobAnchor{splitTokens(address.pattern), {}};
     const Node* node = root_.get();
     for (size_t depth = 0;; ++depth) {
       visitBucket(node->prefix);

@@ -18,7 +18,8 @@ constexpr std::chrono::seconds kRacyWindow{2};
 void logOutcome(const ReloadOutcome& o, const std::vector<std::string>& files) {
   switch (o.kind) {
     case ReloadOutcome::Kind::kLoaded:
-      for (const auto& w : o.warnings) log::warn("routing.table_warning", {{"diagnostic", w.toString()}});
+      for (const auto& w : o.warnings)
+        log::warn("routing.table_warning", {{"diagnostic", w.toString()}});
       log::info("routing.reloaded", {{"version", o.table->version()},
                                      {"checksum", o.table->checksum()},
                                      {"routes", o.table->routes().size()},
@@ -30,7 +31,8 @@ void logOutcome(const ReloadOutcome& o, const std::vector<std::string>& files) {
                                       {"checksum", o.table ? o.table->checksum() : ""}});
       return;
     case ReloadOutcome::Kind::kFailed:
-      for (const auto& e : o.errors) log::error("routing.table_error", {{"diagnostic", e.toString()}});
+      for (const auto& e : o.errors)
+        log::error("routing.table_error", {{"diagnostic", e.toString()}});
       log::error("routing.reload_failed",
                  {{"errors", o.errors.size()},
                   {"files", files.size()},
@@ -44,9 +46,12 @@ void logOutcome(const ReloadOutcome& o, const std::vector<std::string>& files) {
 
 std::string_view reloadKindName(ReloadOutcome::Kind kind) {
   switch (kind) {
-    case ReloadOutcome::Kind::kLoaded: return "loaded";
-    case ReloadOutcome::Kind::kUnchanged: return "unchanged";
-    case ReloadOutcome::Kind::kFailed: return "failed";
+    case ReloadOutcome::Kind::kLoaded:
+      return "loaded";
+    case ReloadOutcome::Kind::kUnchanged:
+      return "unchanged";
+    case ReloadOutcome::Kind::kFailed:
+      return "failed";
   }
   return "unknown";
 }
@@ -56,7 +61,9 @@ RoutingTableReloader::RoutingTableReloader(RoutingTableHolder& holder,
                                            ReloaderOptions options)
     : holder_(holder), transports_(transports), options_(std::move(options)) {}
 
-RoutingTableReloader::~RoutingTableReloader() { stop(); }
+RoutingTableReloader::~RoutingTableReloader() {
+  stop();
+}
 
 std::vector<RoutingTableReloader::Fingerprint> RoutingTableReloader::fingerprints() const {
   std::vector<Fingerprint> out;
@@ -76,7 +83,9 @@ std::vector<RoutingTableReloader::Fingerprint> RoutingTableReloader::fingerprint
   return out;
 }
 
-ReloadOutcome RoutingTableReloader::reloadNow() { return attempt(/*forced=*/true); }
+ReloadOutcome RoutingTableReloader::reloadNow() {
+  return attempt(/*forced=*/true);
+}
 
 ReloadOutcome RoutingTableReloader::attempt(bool forced) {
   std::lock_guard lock(reload_mu_);
@@ -86,10 +95,9 @@ ReloadOutcome RoutingTableReloader::attempt(bool forced) {
   // Cheap check first: unchanged stat data and no racy timestamp means unchanged bytes.
   std::vector<Fingerprint> now = fingerprints();
   const auto look = std::chrono::system_clock::now();
-  const int64_t racy_after_ns =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(
-          (last_look_ - kRacyWindow).time_since_epoch())
-          .count();
+  const int64_t racy_after_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                    (last_look_ - kRacyWindow).time_since_epoch())
+                                    .count();
   bool racy = false;
   for (const Fingerprint& f : now) racy = racy || (f.exists && f.mtime_ns >= racy_after_ns);
   const bool first_look = !looked_;
@@ -113,7 +121,8 @@ ReloadOutcome RoutingTableReloader::attempt(bool forced) {
   for (const std::string& file : options_.files) {
     auto bytes = routing_files::readFile(file);
     if (!bytes.ok()) {
-      outcome.errors.push_back({TableDiagnostic::Severity::kError, file, 0, bytes.status().message()});
+      outcome.errors.push_back(
+          {TableDiagnostic::Severity::kError, file, 0, bytes.status().message()});
       continue;
     }
     sources.push_back({file, std::move(*bytes)});

@@ -9,8 +9,10 @@ namespace itk {
 
 std::string_view routeModeName(RouteMode mode) {
   switch (mode) {
-    case RouteMode::kStoreAndForward: return "store-and-forward";
-    case RouteMode::kSyncProxy: return "sync-proxy";
+    case RouteMode::kStoreAndForward:
+      return "store-and-forward";
+    case RouteMode::kSyncProxy:
+      return "sync-proxy";
   }
   return "unknown";
 }
@@ -36,7 +38,9 @@ RoutingTable::RoutingTable(std::vector<Route> routes, std::vector<EndpointSpec> 
 
 RoutingTable::~RoutingTable() = default;
 
-const Route* RoutingTable::lookup(const RouteQuery& query) const { return index_->lookup(query); }
+const Route* RoutingTable::lookup(const RouteQuery& query) const {
+  return index_->lookup(query);
+}
 
 std::vector<const Route*> RoutingTable::candidates(const RouteQuery& query) const {
   return index_->candidates(query);
@@ -46,7 +50,9 @@ const EndpointSpec* RoutingTable::endpoint(std::string_view name) const {
   return index_->endpoint(name);
 }
 
-const Route* RoutingTable::route(std::string_view name) const { return index_->route(name); }
+const Route* RoutingTable::route(std::string_view name) const {
+  return index_->route(name);
+}
 
 bool RoutingTable::outranks(const Route& a, const Route& b) const {
   return index_->rank(a) < index_->rank(b);
@@ -59,8 +65,7 @@ bool RoutingDecision::synchronous() const {
   return false;
 }
 
-std::string orderingKey(const Route& route, const MessageHeader& header,
-                        std::string_view address) {
+std::string orderingKey(const Route& route, const MessageHeader& header, std::string_view address) {
   if (route.ordering.kind != OrderingSpec::Kind::kFifo) return {};
   std::string key = route.name;
   std::string_view parts = route.ordering.key;
@@ -87,10 +92,9 @@ RoutingDecision decide(const RoutingTable& table, const MessageHeader& header) {
   RoutingDecision decision;
   if (header.addresses.empty()) {
     // ITK2 requires at least one address (spec/itk2.md §1.2); never drop such a message quietly.
-    decision.refused.push_back(
-        {"", nullptr,
-         Status::invalid("the message has no address to route on")
-             .withToolkit(ToolkitCode::kInvalidMessage)});
+    decision.refused.push_back({"", nullptr,
+                                Status::invalid("the message has no address to route on")
+                                    .withToolkit(ToolkitCode::kInvalidMessage)});
     return decision;
   }
   std::unordered_set<std::string_view> seen_address;
@@ -98,9 +102,8 @@ RoutingDecision decide(const RoutingTable& table, const MessageHeader& header) {
   std::unordered_map<std::string, size_t> by_destination;
   for (const std::string& address : header.addresses) {
     if (!seen_address.insert(address).second) continue;  // listed twice: one answer
-    const Route* route =
-        table.lookup(RouteQuery{header.service, address, header.sender_address,
-                                header.interaction});
+    const Route* route = table.lookup(
+        RouteQuery{header.service, address, header.sender_address, header.interaction});
     if (route == nullptr) {
       // OITK ITKSimpleDOSImpl: no route raises 2200 "Route not found".
       decision.refused.push_back(
@@ -111,8 +114,8 @@ RoutingDecision decide(const RoutingTable& table, const MessageHeader& header) {
       continue;
     }
     if (route->reject) {
-      std::string reason = route->reject_reason.empty() ? "rejected by route " + route->name
-                                                        : route->reject_reason;
+      std::string reason =
+          route->reject_reason.empty() ? "rejected by route " + route->name : route->reject_reason;
       decision.refused.push_back(
           {address, route, Status::rejected(std::move(reason)).withToolkit(route->reject_code)});
       continue;

@@ -10,9 +10,9 @@
 namespace itk {
 namespace {
 
+using test::TempDir;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using test::TempDir;
 
 const std::string kTable = R"(version: "7"
 endpoints:
@@ -84,10 +84,10 @@ TEST_F(CommandsTest, check_routes_usage) {
 }
 
 TEST_F(CommandsTest, explain_shows_candidates_in_order_and_why_the_winner_wins) {
-  EXPECT_EQ(explain({"--routes", file_, "--service",
-                     "urn:nhs-itk:services:201005:SendCDADocument-v2-0", "--address",
-                     "urn:nhs-uk:addressing:ods:RHM:team1"}),
-            0);
+  EXPECT_EQ(
+      explain({"--routes", file_, "--service", "urn:nhs-itk:services:201005:SendCDADocument-v2-0",
+               "--address", "urn:nhs-uk:addressing:ods:RHM:team1"}),
+      0);
   std::string out = out_.str();
   EXPECT_THAT(out, HasSubstr("* 1. rhm-cda (" + file_ + ":9) -> endpoint gp-mesh (mesh)"));
   EXPECT_THAT(out, HasSubstr("2. rhm (" + file_ + ":6) -> endpoint rhm-soap (soap)"));
@@ -101,32 +101,34 @@ TEST_F(CommandsTest, explain_shows_candidates_in_order_and_why_the_winner_wins) 
 }
 
 TEST_F(CommandsTest, explain_no_route_says_2200_and_shows_near_misses) {
-  EXPECT_EQ(explain({"--routes", file_, "--service", "svc", "--address",
-                     "urn:nhs-uk:addressing:ods:A81001", "--sender",
-                     "urn:nhs-uk:addressing:ods:RXX"}),
-            0);
+  EXPECT_EQ(
+      explain({"--routes", file_, "--service", "svc", "--address",
+               "urn:nhs-uk:addressing:ods:A81001", "--sender", "urn:nhs-uk:addressing:ods:RXX"}),
+      0);
   std::string out = out_.str();
   EXPECT_THAT(out, HasSubstr("no route matches"));
   EXPECT_THAT(out, HasSubstr("toolkit code 2200"));
-  EXPECT_THAT(out, HasSubstr("gp (" + file_ + ":14): sender exact "
+  EXPECT_THAT(out, HasSubstr("gp (" + file_ +
+                             ":14): sender exact "
                              "\"urn:nhs-uk:addressing:ods:RHM\" does not match "
                              "\"urn:nhs-uk:addressing:ods:RXX\""));
-  EXPECT_THAT(out, HasSubstr("refuse urn:nhs-uk:addressing:ods:A81001: NACK 2200 \"route not found"));
+  EXPECT_THAT(out,
+              HasSubstr("refuse urn:nhs-uk:addressing:ods:A81001: NACK 2200 \"route not found"));
 }
 
 TEST_F(CommandsTest, explain_fans_out_over_several_addresses) {
-  EXPECT_EQ(explain({"--routes", file_, "--service", "svc", "--sender",
-                     "urn:nhs-uk:addressing:ods:RHM", "--address",
-                     "urn:nhs-uk:addressing:ods:A81001", "--address",
-                     "urn:nhs-uk:addressing:ods:A81002", "--address",
-                     "urn:nhs-uk:addressing:ods:RBAD"}),
-            0);
+  EXPECT_EQ(
+      explain({"--routes", file_, "--service", "svc", "--sender", "urn:nhs-uk:addressing:ods:RHM",
+               "--address", "urn:nhs-uk:addressing:ods:A81001", "--address",
+               "urn:nhs-uk:addressing:ods:A81002", "--address", "urn:nhs-uk:addressing:ods:RBAD"}),
+      0);
   std::string out = out_.str();
   EXPECT_THAT(out, HasSubstr("fan-out: 1 delivery(ies), 1 refused address(es)"));
   EXPECT_THAT(out, HasSubstr("deliver via route gp to endpoint gp-mesh (mesh) for "
                              "urn:nhs-uk:addressing:ods:A81001 urn:nhs-uk:addressing:ods:A81002; "
                              "FIFO key gp|urn:nhs-uk:addressing:ods:RHM"));
-  EXPECT_THAT(out, HasSubstr("refuse urn:nhs-uk:addressing:ods:RBAD: NACK 2200 \"RBAD has closed\""));
+  EXPECT_THAT(out,
+              HasSubstr("refuse urn:nhs-uk:addressing:ods:RBAD: NACK 2200 \"RBAD has closed\""));
   EXPECT_THAT(out, HasSubstr("decision: rejected by route closed"));
 }
 

@@ -16,26 +16,25 @@ class DecideTest : public ::testing::Test {
  protected:
   DecideTest() {
     std::vector<Route> routes;
-    routes.push_back(makeRoute("rhm", FieldMatch::prefix("urn:nhs-uk:addressing:ods:RHM"), {},
-                               "rhm-soap"));
-    routes.push_back(makeRoute("gp-mesh", FieldMatch::glob("urn:nhs-uk:addressing:ods:A8*"), {},
-                               "mesh"));
+    routes.push_back(
+        makeRoute("rhm", FieldMatch::prefix("urn:nhs-uk:addressing:ods:RHM"), {}, "rhm-soap"));
+    routes.push_back(
+        makeRoute("gp-mesh", FieldMatch::glob("urn:nhs-uk:addressing:ods:A8*"), {}, "mesh"));
     Route blocked = makeRoute("blocked", FieldMatch::exact("urn:nhs-uk:addressing:ods:RBAD"));
     blocked.endpoint.clear();
     blocked.reject = true;
     blocked.reject_reason = "RBAD is closed";
     blocked.reject_code = ToolkitCode::kAccessDenied;
     routes.push_back(blocked);
-    Route ordered = makeRoute("ordered", FieldMatch::exact("urn:nhs-uk:addressing:ods:RORD"), {},
-                              "mesh");
+    Route ordered =
+        makeRoute("ordered", FieldMatch::exact("urn:nhs-uk:addressing:ods:RORD"), {}, "mesh");
     ordered.ordering = {OrderingSpec::Kind::kFifo, "sender+address"};
     routes.push_back(ordered);
     // Same endpoint as rhm, different route: a separate delivery.
-    routes.push_back(makeRoute("rhm-pathology",
-                               FieldMatch::prefix("urn:nhs-uk:addressing:ods:RHM:path"), {},
-                               "rhm-soap"));
-    table_ = std::make_shared<RoutingTable>(std::move(routes),
-                                            endpointsNamed({"rhm-soap", "mesh"}), "1", "c");
+    routes.push_back(makeRoute(
+        "rhm-pathology", FieldMatch::prefix("urn:nhs-uk:addressing:ods:RHM:path"), {}, "rhm-soap"));
+    table_ = std::make_shared<RoutingTable>(std::move(routes), endpointsNamed({"rhm-soap", "mesh"}),
+                                            "1", "c");
   }
 
   MessageHeader header(std::vector<std::string> addresses) {
@@ -50,8 +49,8 @@ class DecideTest : public ::testing::Test {
 };
 
 TEST_F(DecideTest, one_delivery_per_address_on_distinct_routes) {
-  auto d = decide(*table_, header({"urn:nhs-uk:addressing:ods:RHM:team1",
-                                   "urn:nhs-uk:addressing:ods:A81002"}));
+  auto d = decide(
+      *table_, header({"urn:nhs-uk:addressing:ods:RHM:team1", "urn:nhs-uk:addressing:ods:A81002"}));
   ASSERT_EQ(d.deliveries.size(), 2u);
   EXPECT_TRUE(d.refused.empty());
   EXPECT_EQ(d.deliveries[0].route->name, "rhm");
@@ -64,10 +63,10 @@ TEST_F(DecideTest, one_delivery_per_address_on_distinct_routes) {
 }
 
 TEST_F(DecideTest, addresses_on_the_same_route_and_endpoint_are_delivered_once) {
-  auto d = decide(*table_, header({"urn:nhs-uk:addressing:ods:RHM:team1",
-                                   "urn:nhs-uk:addressing:ods:A81002",
-                                   "urn:nhs-uk:addressing:ods:RHM:team2",
-                                   "urn:nhs-uk:addressing:ods:RHM:team1"}));  // listed twice
+  auto d = decide(*table_,
+                  header({"urn:nhs-uk:addressing:ods:RHM:team1", "urn:nhs-uk:addressing:ods:A81002",
+                          "urn:nhs-uk:addressing:ods:RHM:team2",
+                          "urn:nhs-uk:addressing:ods:RHM:team1"}));  // listed twice
   ASSERT_EQ(d.deliveries.size(), 2u);
   EXPECT_EQ(d.deliveries[0].route->name, "rhm");
   EXPECT_EQ(d.deliveries[0].addresses,
@@ -85,8 +84,8 @@ TEST_F(DecideTest, same_endpoint_on_another_route_is_another_delivery) {
 }
 
 TEST_F(DecideTest, reject_route_refuses_with_its_reason_and_code) {
-  auto d = decide(*table_, header({"urn:nhs-uk:addressing:ods:RBAD",
-                                   "urn:nhs-uk:addressing:ods:RHM"}));
+  auto d =
+      decide(*table_, header({"urn:nhs-uk:addressing:ods:RBAD", "urn:nhs-uk:addressing:ods:RHM"}));
   ASSERT_EQ(d.refused.size(), 1u);
   ASSERT_EQ(d.deliveries.size(), 1u);
   const RefusedAddress& r = d.refused[0];
@@ -141,8 +140,8 @@ TEST_F(DecideTest, itk3_message_routes_by_recipient_and_message_definition) {
 }
 
 TEST_F(DecideTest, fifo_route_gets_an_ordering_key_per_route) {
-  auto d = decide(*table_, header({"urn:nhs-uk:addressing:ods:RORD",
-                                   "urn:nhs-uk:addressing:ods:RHM"}));
+  auto d =
+      decide(*table_, header({"urn:nhs-uk:addressing:ods:RORD", "urn:nhs-uk:addressing:ods:RHM"}));
   ASSERT_EQ(d.deliveries.size(), 2u);
   EXPECT_EQ(d.deliveries[0].ordering_key,
             "ordered|urn:nhs-uk:addressing:ods:A81001|urn:nhs-uk:addressing:ods:RORD");

@@ -67,11 +67,13 @@ TEST_F(ExamplesTest, hub_example_routes_as_its_comments_say) {
   EXPECT_EQ(route("urn:nhs-itk:services:201005:SendInfrastructureAck-v1-0",
                   "urn:nhs-uk:addressing:ods:J82002"),
             "gp-acks");
-  EXPECT_EQ(route("urn:nhs-itk:services:201005:verifyNHSNumber-v1-0", "urn:nhs-uk:addressing:ods:X26"),
-            "pds");
+  EXPECT_EQ(
+      route("urn:nhs-itk:services:201005:verifyNHSNumber-v1-0", "urn:nhs-uk:addressing:ods:X26"),
+      "pds");
   EXPECT_EQ(route(cda, "urn:nhs-uk:addressing:ods:RBZ:ward9"), "rbz-closed");
-  EXPECT_EQ(route(cda, "urn:nhs-uk:addressing:ods:RHM:ward1", "urn:nhs-uk:addressing:ods:RHM:oldpas"),
-            "rhm-old-pas");
+  EXPECT_EQ(
+      route(cda, "urn:nhs-uk:addressing:ods:RHM:ward1", "urn:nhs-uk:addressing:ods:RHM:oldpas"),
+      "rhm-old-pas");
   EXPECT_EQ(route(cda, "urn:nhs-uk:addressing:ods:RX1"), "default-spine");
   EXPECT_EQ(route(cda, "X26ABC1"), "default-spine");
 

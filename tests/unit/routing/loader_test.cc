@@ -9,9 +9,9 @@
 namespace itk {
 namespace {
 
-using ::testing::HasSubstr;
 using test::FakeEndpointConfig;
 using test::TempDir;
+using ::testing::HasSubstr;
 
 constexpr const char* kSend = "urn:nhs-itk:services:201005:SendCDADocument-v2-0";
 
@@ -171,10 +171,12 @@ TEST_F(LoaderTest, endpoint_parameters_reach_the_transport_without_common_keys) 
 }
 
 TEST_F(LoaderTest, tables_split_across_files_load_as_one) {
-  const std::string endpoints = "endpoints:\n  spine:\n    transport: spine\n"
-                                "    party_key: YES-0000806\n    asid: '928942012545'\n";
-  const std::string routes = "defaults:\n  timeout: 5s\nroutes:\n"
-                             "  - name: default\n    endpoint: spine\n";
+  const std::string endpoints =
+      "endpoints:\n  spine:\n    transport: spine\n"
+      "    party_key: YES-0000806\n    asid: '928942012545'\n";
+  const std::string routes =
+      "defaults:\n  timeout: 5s\nroutes:\n"
+      "  - name: default\n    endpoint: spine\n";
   TableLoadResult r =
       loadRoutingSources({{"endpoints.yaml", endpoints}, {"routes.yaml", routes}}, transports_);
   ASSERT_TRUE(r.errors.empty()) << r.errors.front().toString();
@@ -185,11 +187,11 @@ TEST_F(LoaderTest, tables_split_across_files_load_as_one) {
 }
 
 TEST_F(LoaderTest, defaults_apply_to_routes_in_earlier_files) {
-  const std::string routes = "endpoints: {e: {transport: loopback}}\n"
-                             "routes:\n  - name: r\n    endpoint: e\n";
+  const std::string routes =
+      "endpoints: {e: {transport: loopback}}\n"
+      "routes:\n  - name: r\n    endpoint: e\n";
   const std::string defaults = "defaults:\n  mode: sync-proxy\n";
-  TableLoadResult r =
-      loadRoutingSources({{"a.yaml", routes}, {"b.yaml", defaults}}, transports_);
+  TableLoadResult r = loadRoutingSources({{"a.yaml", routes}, {"b.yaml", defaults}}, transports_);
   ASSERT_NE(r.table, nullptr);
   EXPECT_EQ(r.table->routes()[0].mode, RouteMode::kSyncProxy);
 }
@@ -202,8 +204,8 @@ TEST_F(LoaderTest, reads_files_from_disk) {
   EXPECT_EQ(r.table->routes()[0].file, file);
   EXPECT_EQ(r.table->checksum(), sha256(kHub));
 
-  TableLoadResult missing = loadRoutingTables({file, (dir.path() / "nope.yaml").string()},
-                                              transports_);
+  TableLoadResult missing =
+      loadRoutingTables({file, (dir.path() / "nope.yaml").string()}, transports_);
   EXPECT_EQ(missing.table, nullptr);
   ASSERT_EQ(missing.errors.size(), 1u);
   EXPECT_THAT(missing.errors[0].toString(), HasSubstr("nope.yaml: error: cannot open"));
@@ -317,10 +319,9 @@ routes:
 }
 
 TEST_F(LoaderTest, version_and_defaults_may_be_set_once) {
-  TableLoadResult r = loadRoutingSources(
-      {{"a.yaml", "version: 1\ndefaults: {timeout: 1s}\n"},
-       {"b.yaml", "version: 2\ndefaults: {timeout: 2s}\n"}},
-      transports_);
+  TableLoadResult r = loadRoutingSources({{"a.yaml", "version: 1\ndefaults: {timeout: 1s}\n"},
+                                          {"b.yaml", "version: 2\ndefaults: {timeout: 2s}\n"}},
+                                         transports_);
   EXPECT_EQ(r.table, nullptr);
   EXPECT_EQ(find(r.errors, "version is already set"),
             "b.yaml:1: error: version is already set at a.yaml:1");
@@ -329,10 +330,9 @@ TEST_F(LoaderTest, version_and_defaults_may_be_set_once) {
 }
 
 TEST_F(LoaderTest, duplicate_endpoint_across_files) {
-  TableLoadResult r = loadRoutingSources(
-      {{"a.yaml", "endpoints:\n  e: {transport: loopback}\n"},
-       {"b.yaml", "\nendpoints:\n  e: {transport: loopback}\n"}},
-      transports_);
+  TableLoadResult r = loadRoutingSources({{"a.yaml", "endpoints:\n  e: {transport: loopback}\n"},
+                                          {"b.yaml", "\nendpoints:\n  e: {transport: loopback}\n"}},
+                                         transports_);
   EXPECT_EQ(find(r.errors, "already defined"),
             "b.yaml:3: error: endpoint 'e' is already defined at a.yaml:2");
 }
@@ -382,11 +382,10 @@ routes:
                 " matches every message it matches and takes precedence (equally specific "
                 "with the same priority; defined first (hub.yaml:" +
                 std::to_string(lineOf(text, "- name: rhm-any")) + "))");
-  EXPECT_THAT(find(r.warnings, "route 'trust-again' can never win"),
-              HasSubstr("defined first (hub.yaml:" + std::to_string(lineOf(text, "- name: trust")) +
-                        ")"));
-  EXPECT_THAT(find(r.warnings, "route 'quiet' can never win"),
-              HasSubstr("priority 9 beats 0"));
+  EXPECT_THAT(
+      find(r.warnings, "route 'trust-again' can never win"),
+      HasSubstr("defined first (hub.yaml:" + std::to_string(lineOf(text, "- name: trust")) + ")"));
+  EXPECT_THAT(find(r.warnings, "route 'quiet' can never win"), HasSubstr("priority 9 beats 0"));
   for (const auto& w : r.warnings) {
     // A glob inside a prefix pins more characters, so it outranks the prefix: not shadowed.
     EXPECT_THAT(w.message, ::testing::Not(HasSubstr("'teams' can")));
@@ -410,7 +409,8 @@ routes:
 )";
   TableLoadResult r = load(text);
   ASSERT_NE(r.table, nullptr);
-  EXPECT_EQ(find(r.warnings, "spare"), "hub.yaml:3: warning: endpoint 'spare' is not used by any route");
+  EXPECT_EQ(find(r.warnings, "spare"),
+            "hub.yaml:3: warning: endpoint 'spare' is not used by any route");
   EXPECT_THAT(find(r.warnings, "retry has no effect on a reject route"),
               ::testing::StartsWith("hub.yaml:10: warning:"));
   EXPECT_THAT(find(r.warnings, "lists exact \"X26BAD\" twice"),

@@ -21,8 +21,10 @@ constexpr const char* kRhm = "urn:nhs-uk:addressing:ods:RHM";
 
 // A table sending every address to endpoint `to`.
 std::string tableTo(const std::string& to, const std::string& version) {
-  return "version: '" + version + "'\nendpoints:\n  old: {transport: loopback}\n"
-         "  new: {transport: loopback}\nroutes:\n  - name: all\n    endpoint: " + to + "\n";
+  return "version: '" + version +
+         "'\nendpoints:\n  old: {transport: loopback}\n"
+         "  new: {transport: loopback}\nroutes:\n  - name: all\n    endpoint: " +
+         to + "\n";
 }
 
 std::string endpointFor(const RoutingTableHolder& holder, const char* address = kRhm) {
@@ -45,7 +47,8 @@ class OutcomeLog {
   // Waits (at most 20 s: a generous bound for a loaded CI machine) for outcome number n (1-based).
   ReloadOutcome waitFor(size_t n) {
     std::unique_lock lock(mu_);
-    bool arrived = cv_.wait_for(lock, std::chrono::seconds(20), [&] { return outcomes_.size() >= n; });
+    bool arrived =
+        cv_.wait_for(lock, std::chrono::seconds(20), [&] { return outcomes_.size() >= n; });
     EXPECT_TRUE(arrived) << "reload outcome " << n << " never came";
     return arrived ? outcomes_[n - 1] : ReloadOutcome{};
   }
@@ -113,8 +116,7 @@ TEST_F(ReloaderTest, a_bad_table_is_refused_and_the_running_table_stays) {
   ReloadOutcome o = reloader.reloadNow();
   EXPECT_EQ(o.kind, ReloadOutcome::Kind::kFailed);
   ASSERT_EQ(o.errors.size(), 1u);
-  EXPECT_EQ(o.errors[0].toString(),
-            file + ":7: error: route 'all': unknown endpoint 'nowhere'");
+  EXPECT_EQ(o.errors[0].toString(), file + ":7: error: route 'all': unknown endpoint 'nowhere'");
   EXPECT_EQ(o.table, running);
   EXPECT_EQ(holder_.current(), running);
   EXPECT_EQ(endpointFor(holder_), "old");

@@ -79,7 +79,7 @@ TEST(RoutingTableTest, glob_and_prefix_are_ranked_by_literal_characters) {
                   makeRoute("r-trusts", FieldMatch::glob("urn:nhs-uk:addressing:ods:R*")),
                   makeRoute("rhm", FieldMatch::prefix("urn:nhs-uk:addressing:ods:RHM"))});
   EXPECT_EQ(winner(*t, kTeam), "teams");  // 36 literal characters against rhm's 29
-  EXPECT_EQ(winner(*t, "urn:nhs-uk:addressing:ods:RHM:x"), "rhm");  // 29 against r-trusts' 27
+  EXPECT_EQ(winner(*t, "urn:nhs-uk:addressing:ods:RHM:x"), "rhm");     // 29 against r-trusts' 27
   EXPECT_EQ(winner(*t, "urn:nhs-uk:addressing:ods:RXX"), "r-trusts");  // 27 against 21
   EXPECT_EQ(winner(*t, "urn:nhs-uk:addressing:ods:AAA"), "catch-all");
 }
@@ -98,8 +98,7 @@ TEST(RoutingTableTest, service_breaks_ties_on_address) {
                   makeRoute("cda", FieldMatch::exact(kTeam), FieldMatch::exact(kSend))});
   EXPECT_EQ(winner(*t, kTeam, kSend), "cda");
   EXPECT_EQ(winner(*t, kTeam, "urn:nhs-itk:services:201005:SendDocument-v1-0"), "glob-service");
-  EXPECT_EQ(winner(*t, kTeam, "urn:nhs-itk:services:201005:verifyNHSNumber-v1-0"),
-            "any-service");
+  EXPECT_EQ(winner(*t, kTeam, "urn:nhs-itk:services:201005:verifyNHSNumber-v1-0"), "any-service");
 }
 
 TEST(RoutingTableTest, address_specificity_comes_before_service) {
@@ -206,16 +205,20 @@ class RandomTables {
   template <class F>
   FieldMatch pattern(F make_value) {
     switch (std::uniform_int_distribution<int>(0, 4)(rng_)) {
-      case 0: return FieldMatch::any();
-      case 1: return FieldMatch::exact(make_value());
+      case 0:
+        return FieldMatch::any();
+      case 1:
+        return FieldMatch::exact(make_value());
       case 2: {
         std::string v = make_value();
         size_t at = std::uniform_int_distribution<size_t>(0, v.size())(rng_);
         return FieldMatch::glob(v.substr(0, at) + (next() % 2 ? "*" : "?") +
                                 v.substr(std::min(v.size(), at + next() % 3)));
       }
-      case 3: return FieldMatch::glob("*" + make_value().substr(next() % 5));
-      default: return FieldMatch::prefix(make_value());
+      case 3:
+        return FieldMatch::glob("*" + make_value().substr(next() % 5));
+      default:
+        return FieldMatch::prefix(make_value());
     }
   }
 

@@ -15,9 +15,8 @@ namespace itk {
 // Validates the files as one table. Prints every diagnostic ("file:line: error|warning: ...")
 // to `err` and a one-line summary to `out`. `args` excludes the command name.
 // Returns 0 when valid (warnings allowed, unless --strict), 1 on errors, 2 on bad usage.
-int runCheckRoutesCommand(const std::vector<std::string>& args,
-                          const TransportRegistry& transports, std::ostream& out,
-                          std::ostream& err);
+int runCheckRoutesCommand(const std::vector<std::string>& args, const TransportRegistry& transports,
+                          std::ostream& out, std::ostream& err);
 
 // Shows which route wins for each address and why: the candidates considered, best first, and
 // for each loser the rule that beat it; then the fan-out (deliveries and refusals).
