@@ -177,7 +177,9 @@ struct RoutedDelivery {
   // The address-list entries this delivery serves, in list order (never empty). Addresses that
   // resolve to the same route and endpoint share one delivery: the DE goes unchanged.
   std::vector<std::string> addresses;
-  std::string ordering_key;  // empty unless the route orders FIFO (see orderingKey())
+  // Empty unless the route orders FIFO (see orderingKey()); an "address" key uses the first of
+  // `addresses`.
+  std::string ordering_key;
 };
 
 // An address that is not delivered, and the answer its sender gets.
