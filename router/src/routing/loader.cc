@@ -443,6 +443,13 @@ class Loader {
       if (f.routes) parseRoutes(ctx, *f.routes);
     }
 
+    if (routes_.empty() && diag_.errors.empty()) {
+      // Never intended, and what a file caught half-written (truncated to nothing) looks like:
+      // refuse it rather than answer every message "route not found".
+      diag_.add(Severity::kError, sources.empty() ? "" : sources.back().file, 0,
+                "the table has no routes (a default route is `- name: default` with an "
+                "endpoint and no match)");
+    }
     TableLoadResult result;
     if (diag_.errors.empty()) {
       for (const EndpointSpec& e : endpoints_) {
@@ -451,10 +458,6 @@ class Loader {
           diag_.add(Severity::kWarning, info.file, info.line,
                     "endpoint " + quote(e.name) + " is not used by any route");
         }
-      }
-      if (routes_.empty() && !sources.empty()) {
-        diag_.add(Severity::kWarning, sources.front().file, 0,
-                  "the table has no routes: every message will be answered 'route not found'");
       }
       auto table = std::make_shared<RoutingTable>(std::move(routes_), std::move(endpoints_),
                                                   version_, routing_files::sha256Hex(sources));

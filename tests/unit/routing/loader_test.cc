@@ -418,11 +418,19 @@ routes:
   EXPECT_EQ(r.table->routes().size(), 2u);
 }
 
-TEST_F(LoaderTest, empty_files_and_tables_warn) {
-  TableLoadResult r = loadRoutingSources({{"empty.yaml", "# nothing yet\n"}}, transports_);
+TEST_F(LoaderTest, an_empty_file_warns_and_a_table_without_routes_is_refused) {
+  TableLoadResult r = loadRoutingSources(
+      {{"empty.yaml", "# nothing yet\n"}, {"routes.yaml", "routes:\n  - {name: d, reject: x}\n"}},
+      transports_);
   ASSERT_NE(r.table, nullptr);
   EXPECT_EQ(find(r.warnings, "empty"), "empty.yaml: warning: the file is empty");
-  find(r.warnings, "the table has no routes");
+
+  // What an editor's file looks like between truncating and writing it.
+  r = loadRoutingSources({{"hub.yaml", ""}}, transports_);
+  EXPECT_EQ(r.table, nullptr);
+  EXPECT_THAT(find(r.errors, "the table has no routes"), ::testing::StartsWith("hub.yaml: error:"));
+  r = loadRoutingSources({{"hub.yaml", "endpoints: {e: {transport: loopback}}\n"}}, transports_);
+  EXPECT_EQ(r.table, nullptr);
 }
 
 TEST_F(LoaderTest, pattern_forms) {
