@@ -107,6 +107,12 @@ class Transport {
   virtual bool ready() const = 0;
 };
 
+// Reads one whole ITK document (a bare Distribution Envelope or an ITK3 message Bundle) into a
+// Message whose header is filled and whose body is `bytes`. Errors carry the spec's code
+// (DE00xx / 100xx / 200xx). Thread-safe. Supplied by the app, so document-oriented transports
+// (loopback, MESH, DTS) need not know each parser.
+using MessageDecoder = std::function<Result<Message>(std::shared_ptr<const std::string> bytes)>;
+
 // What a transport may use from the router. References outlive the transport.
 struct TransportContext {
   boost::asio::io_context& io;
@@ -114,6 +120,7 @@ struct TransportContext {
   RouterIdentity identity;
   prometheus::Registry& metrics;
   std::string data_dir;  // where a transport may keep files (spool folders, state)
+  MessageDecoder decode;
 };
 
 // Turns typed configuration into instances (Envoy's named factories). Factories are registered

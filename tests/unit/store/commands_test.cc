@@ -25,7 +25,7 @@ using ::testing::Not;
 class CommandsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    config_.path = dir_.file("router.db");
+    config_.path = dir_ / "router.db";
     config_.group_commit_max_wait = 0us;
     auto s = SqliteStore::open(config_);
     ASSERT_TRUE(s.ok()) << s.status().toString();
@@ -149,7 +149,7 @@ TEST_F(CommandsTest, UsageErrorsAreExplained) {
   EXPECT_EQ(deadLetters({"replay", "abc", "--store", config_.path}), 2);
   EXPECT_EQ(deadLetters({"frobnicate", "--store", config_.path}), 2);
   EXPECT_EQ(deadLetters({"list", "--store"}), 2);
-  EXPECT_EQ(deadLetters({"list", "--store", dir_.file("missing.db")}), 1);
+  EXPECT_EQ(deadLetters({"list", "--store", dir_ / "missing.db"}), 1);
   EXPECT_THAT(err_.str(), HasSubstr("cannot open"));
 }
 

@@ -88,7 +88,7 @@ class FaultInjectionTest : public ::testing::Test {
  protected:
   void SetUp() override {
     FaultVfs::instance().reset();
-    config_.path = dir_.file("faults.db");
+    config_.path = dir_ / "faults.db";
     config_.group_commit_max_wait = 200us;
     config_.group_commit_max_batch = 16;
     config_.checkpoint_pages = 32;  // checkpoints run (and get cut by the power loss) too
@@ -270,7 +270,7 @@ TEST_F(FaultInjectionTest, FailingDiskIsReportedNeverCrashesAndLosesNothing) {
                                         << after);
       FaultVfs::instance().reset();
       test::TempDir dir;
-      config_.path = dir.file("faults.db");
+      config_.path = dir / "faults.db";
       Ledger ledger;
       auto store = open();
       ASSERT_NE(store, nullptr);

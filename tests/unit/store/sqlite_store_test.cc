@@ -30,7 +30,7 @@ class SqliteStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
     FaultVfs::instance().reset();
-    config_.path = dir_.file("router.db");
+    config_.path = dir_ / "router.db";
     config_.group_commit_max_wait = 0us;
   }
 
@@ -100,7 +100,7 @@ TEST_F(SqliteStoreTest, BatchSizeBoundsAGroupAndBatchOfOneIsATransactionPerWrite
   EXPECT_EQ(store->counters().largest_batch, 10u);
 
   StoreConfig one = config_;
-  one.path = dir_.file("one.db");
+  one.path = dir_ / "one.db";
   one.group_commit_max_batch = 1;
   auto single = open(one);
   single->holdWriter(true);

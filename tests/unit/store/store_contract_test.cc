@@ -36,7 +36,7 @@ void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
 class StoreContractTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    config_.path = dir_.file("store.db");
+    config_.path = dir_ / "store.db";
     config_.group_commit_max_wait = 0us;
     config_.dedup_window = 1h;
     config_.body_retention = 24h;

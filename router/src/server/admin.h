@@ -1,0 +1,61 @@
+// The admin/metrics listener: /healthz (alive), /readyz (store writable, routing table loaded,
+// listeners up), /metrics (Prometheus text exposition) and the token-protected admin API under
+// /admin/ with roles viewer < operator < admin.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "itk/http/server.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace itk {
+
+enum class AdminRole { kViewer = 0, kOperator = 1, kAdmin = 2 };
+
+// One readiness check: its name and whether it passes now (with a reason when not).
+struct ReadinessCheck {
+  std::string name;
+  std::function<Status()> check;
+};
+
+// An admin API operation: the role it needs and what it does. Handlers run on an I/O thread and
+// answer through the Responder (inline or later).
+struct AdminRoute {
+  std::string method;  // GET, POST
+  std::string path;    // exact path, or a prefix ending in '/' (the rest is an argument)
+  AdminRole role = AdminRole::kViewer;
+  std::function<void(const http::Request&, std::string_view argument, http::Responder)> handle;
+};
+
+class AdminService {
+ public:
+  AdminService(AdminSettings settings, std::shared_ptr<prometheus::Registry> metrics);
+
+  void addReadinessCheck(ReadinessCheck check);
+  void addRoute(AdminRoute route);
+
+  // The HTTP handler: route a request.
+  void handle(http::Request&& request, http::Responder respond) const;
+
+  // 200 with every check passing, 503 listing the failing ones.
+  http::Response readiness() const;
+
+ private:
+  // The role a bearer token grants, or nullopt.
+  std::optional<AdminRole> roleOf(const http::Request& request) const;
+
+  AdminSettings settings_;
+  std::shared_ptr<prometheus::Registry> metrics_;
+  std::vector<ReadinessCheck> checks_;
+  std::vector<AdminRoute> routes_;
+};
+
+}  // namespace itk

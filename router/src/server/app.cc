@@ -1,0 +1,273 @@
+#include "server/app.h"
+
+#include <prometheus/registry.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <condition_variable>
+#include <csignal>
+#include <future>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "delivery/delivery_engine.h"
+#include "itk/http/server.h"
+#include "itk/log.h"
+#include "itk/routing.h"
+#include "server/admin.h"
+#include "server/router.h"
+#include "store/memory_store.h"
+
+namespace itk {
+
+namespace asio = boost::asio;
+
+namespace {
+
+Result<std::unique_ptr<Store>> openStore(const StoreSettings& s) {
+  if (s.backend == "memory") return std::unique_ptr<Store>(std::make_unique<MemoryStore>());
+  return Status::invalid("store.backend " + s.backend + " is not available in this build");
+}
+
+}  // namespace
+
+struct App::Impl {
+  Impl(RouterConfig c, const TransportRegistry& r, const Clock& k)
+      : config(std::move(c)), registry(r), clock(k), signals(io) {}
+
+  RouterConfig config;
+  const TransportRegistry& registry;
+  const Clock& clock;
+  asio::io_context io;
+  std::shared_ptr<prometheus::Registry> metrics = std::make_shared<prometheus::Registry>();
+  RoutingTableHolder routing;
+  std::unique_ptr<TransportContext> context;
+  std::map<std::string, std::unique_ptr<Transport>, std::less<>> transports;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<DeliveryEngine> engine;
+  std::unique_ptr<Router> router;
+  std::unique_ptr<AdminService> admin;
+  std::unique_ptr<http::Server> admin_server;
+  asio::signal_set signals;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::vector<std::thread> threads;
+
+  std::mutex stop_mu;
+  std::condition_variable stop_cv;
+  bool stop_requested = false;
+
+  Transport* transport(std::string_view type) {
+    auto it = transports.find(type);
+    return it == transports.end() ? nullptr : it->second.get();
+  }
+
+  Status loadRoutes() {
+    TableLoadResult loaded = loadRoutingTables(config.routing.tables, registry);
+    for (const auto& w : loaded.warnings) log::warn("routing.warning", {{"detail", w.toString()}});
+    if (!loaded.errors.empty()) {
+      std::string all;
+      for (const auto& e : loaded.errors) all += (all.empty() ? "" : "; ") + e.toString();
+      return Status::invalid(all);
+    }
+    routing.publish(loaded.table);
+    log::info("routing.loaded", {{"version", loaded.table->version()},
+                                 {"checksum", loaded.table->checksum()},
+                                 {"routes", static_cast<unsigned long>(loaded.table->routes().size())}});
+    return Status();
+  }
+
+  void reloadRoutes() {
+    Status s = loadRoutes();
+    if (!s.ok()) log::error("routing.reload_failed", {{"error", s.message()}});
+  }
+
+  void waitForSignal() {
+    signals.async_wait([this](const boost::system::error_code& ec, int signo) {
+      if (ec) return;
+      if (signo == SIGHUP) {
+        log::info("router.sighup", {});
+        reloadRoutes();
+        waitForSignal();
+        return;
+      }
+      log::info("router.signal", {{"signal", signo == SIGTERM ? "SIGTERM" : "SIGINT"}});
+      requestStop();
+    });
+  }
+
+  void requestStop() {
+    std::lock_guard lock(stop_mu);
+    stop_requested = true;
+    stop_cv.notify_all();
+  }
+
+  // Stop accepting, let accepts reach the store and attempts in flight finish, then stop I/O.
+  void shutdown() {
+    log::info("router.stopping", {});
+    for (auto& [type, t] : transports) t->stopAccepting();
+    if (router) router->stopAccepting();
+    auto deadline = std::chrono::steady_clock::now() + config.delivery.shutdown_grace;
+    while (router && router->pending() > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (engine) {
+      auto stopped = std::make_shared<std::promise<void>>();
+      auto done = stopped->get_future();
+      engine->stop([stopped] { stopped->set_value(); });
+      if (done.wait_until(deadline) != std::future_status::ready) {
+        log::warn("router.shutdown_grace_expired",
+                  {{"in_flight", static_cast<unsigned long>(engine->inFlight())}});
+      }
+    }
+    if (admin_server) admin_server->stopAccepting();
+    work.reset();
+    io.stop();
+    for (auto& t : threads) t.join();
+    threads.clear();
+    log::info("router.stopped", {});
+  }
+};
+
+App::App(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+App::~App() {
+  if (!impl_->threads.empty()) impl_->shutdown();
+}
+
+Result<std::unique_ptr<App>> App::create(RouterConfig config, const TransportRegistry& registry,
+                                         const Clock& clock) {
+  auto impl = std::make_unique<Impl>(std::move(config), registry, clock);
+  Impl& a = *impl;
+  std::string errors;
+  auto fail = [&](std::string line) { errors += (errors.empty() ? "" : "\n") + line; };
+
+  a.context = std::make_unique<TransportContext>(TransportContext{
+      a.io, a.clock, a.config.identity, *a.metrics, a.config.data_dir,
+      [](std::shared_ptr<const std::string>) -> Result<Message> {
+        return Status::invalid("no ITK document reader is built in");
+      }});
+  for (const auto& [type, node] : a.config.transports) {
+    const TransportFactory* factory = registry.find(type);
+    if (!factory) {
+      std::string known;
+      for (const auto& n : registry.names()) known += (known.empty() ? "" : ", ") + n;
+      fail(a.config.file + ":" + std::to_string(node.Mark().line + 1) + ": unknown transport '" +
+           type + "' (known: " + known + ")");
+      continue;
+    }
+    auto t = factory->create(node, *a.context);
+    if (!t.ok()) {
+      fail(a.config.file + ": transports." + type + ": " + t.status().message());
+      continue;
+    }
+    a.transports.emplace(type, std::move(*t));
+  }
+  TableLoadResult tables = loadRoutingTables(a.config.routing.tables, registry);
+  for (const auto& e : tables.errors) fail(e.toString());
+  if (tables.table) {
+    // Every endpoint's transport must be configured, or its deliveries could never leave.
+    for (const auto& ep : tables.table->endpoints()) {
+      if (!a.transport(ep.transport)) {
+        fail(a.config.file + ": endpoint '" + ep.name + "' uses transport '" + ep.transport +
+             "', which has no section under transports:");
+      }
+    }
+    a.routing.publish(tables.table);
+  }
+  if (!errors.empty()) return Status::invalid(errors);
+  return std::unique_ptr<App>(new App(std::move(impl)));
+}
+
+Status App::start() {
+  Impl& a = *impl_;
+  auto store = openStore(a.config.store);
+  if (!store.ok()) return store.status();
+  a.store = std::move(*store);
+
+  DeliveryOptions options;
+  options.max_in_flight = a.config.delivery.max_in_flight;
+  options.idle_poll = a.config.delivery.poll_interval;
+  auto resolver = [&a](std::string_view type) { return a.transport(type); };
+  a.engine = std::make_unique<DeliveryEngine>(a.io, *a.store, a.routing, resolver, a.clock,
+                                              DeliveryHooks{}, options);
+  a.router = std::make_unique<Router>(*a.store, a.routing, *a.engine, resolver, a.clock);
+
+  a.admin = std::make_unique<AdminService>(a.config.admin, a.metrics);
+  a.admin->addReadinessCheck({"routing", [&a] {
+                                return a.routing.current() ? Status()
+                                                           : Status::unavailable("no table");
+                              }});
+  for (auto& [type, t] : a.transports) {
+    Transport* tp = t.get();
+    std::string name = type;
+    a.admin->addReadinessCheck({"transport " + name, [tp] {
+                                  return tp->ready() ? Status()
+                                                     : Status::unavailable("not ready");
+                                }});
+  }
+  a.admin->addRoute({"POST", "/admin/routing/reload", AdminRole::kAdmin,
+                     [&a](const http::Request&, std::string_view, http::Responder respond) {
+                       Status s = a.loadRoutes();
+                       respond(s.ok() ? http::Response::text(200, "reloaded\n")
+                                      : http::Response::text(422, s.message() + "\n"));
+                     }});
+  a.admin->addRoute({"GET", "/admin/routing", AdminRole::kViewer,
+                     [&a](const http::Request&, std::string_view, http::Responder respond) {
+                       auto t = a.routing.current();
+                       respond(http::Response::text(
+                           200, "version " + t->version() + "\nchecksum " + t->checksum() +
+                                    "\nroutes " + std::to_string(t->routes().size()) + "\n"));
+                     }});
+
+  if (a.config.admin.enabled) {
+    http::ServerConfig sc;
+    sc.name = "admin";
+    sc.address = a.config.admin.address;
+    sc.port = a.config.admin.port;
+    auto server = http::Server::start(
+        a.io, sc, [&a](http::Request&& r, http::Responder respond) {
+          a.admin->handle(std::move(r), std::move(respond));
+        });
+    if (!server.ok()) return server.status();
+    a.admin_server = std::move(*server);
+  }
+  for (auto& [type, t] : a.transports) {
+    Status s = t->start(*a.router);
+    if (!s.ok()) return Status::unavailable("transport " + type + ": " + s.message());
+  }
+  a.engine->start();
+
+  a.signals.add(SIGINT);
+  a.signals.add(SIGTERM);
+  a.signals.add(SIGHUP);
+  a.waitForSignal();
+
+  a.work.emplace(a.io.get_executor());
+  int n = a.config.threads > 0 ? a.config.threads
+                               : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  for (int i = 0; i < n; ++i) a.threads.emplace_back([&a] { a.io.run(); });
+  log::info("router.ready", {{"threads", n},
+                             {"admin_port", static_cast<int>(adminPort())},
+                             {"routing_version", a.routing.current()->version()}});
+  return Status();
+}
+
+int App::run() {
+  Impl& a = *impl_;
+  {
+    std::unique_lock lock(a.stop_mu);
+    a.stop_cv.wait(lock, [&a] { return a.stop_requested; });
+  }
+  a.shutdown();
+  return 0;
+}
+
+void App::requestStop() { impl_->requestStop(); }
+
+uint16_t App::adminPort() const {
+  return impl_->admin_server ? impl_->admin_server->port() : 0;
+}
+
+}  // namespace itk
