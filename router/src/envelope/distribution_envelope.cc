@@ -10,6 +10,7 @@
 namespace itk::itk2 {
 
 using internal::equalsIgnoreCase;
+using internal::quoted;
 
 const std::string* DistributionEnvelope::handlingSpec(std::string_view key) const {
   for (const HandlingSpec& spec : handling_specs) {
@@ -39,10 +40,6 @@ bool BusinessResponse::typeCodeKnown() const {
 }
 
 namespace {
-
-std::string quoted(std::string_view text) {
-  return "\"" + std::string(text) + "\"";
-}
 
 // Rule 1: header/@trackingid is an upper-case UUID (itk:uuid in the XSD).
 Status checkTrackingId(const DistributionEnvelope& de) {

@@ -11,6 +11,7 @@ namespace itk::itk2 {
 namespace {
 
 using internal::equalsIgnoreCase;
+using internal::quoted;
 
 // TKW's demonstrator identity needs no wsa:To (subGeneric.conf, spec §1.5).
 constexpr std::string_view kDemonstratorIdentity =
@@ -24,10 +25,6 @@ constexpr std::array<std::string_view, 9> kPatternOneServices = {
     "queryPatientDemographics",          "findCandidatesQuery",
     "updatePatientUpdateMaster",
 };
-
-std::string quoted(std::string_view text) {
-  return "\"" + std::string(text) + "\"";
-}
 
 SoapVerdict client(Status status) {
   return {std::move(status), SoapFaultCode::kClient};

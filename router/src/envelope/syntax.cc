@@ -107,6 +107,15 @@ bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
+std::string quoted(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  out += '"';
+  out += text;
+  out += '"';
+  return out;
+}
+
 bool parseItkBoolean(std::string_view text) {
   return equalsIgnoreCase(xml::trimXmlSpace(text), "true");
 }

@@ -3,6 +3,7 @@
 // pattern is anchored, and these keep exactly that reach.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace itk::itk2::internal {
@@ -31,6 +32,9 @@ bool isAbsoluteUri(std::string_view text);
 
 // ASCII case-insensitive equality.
 bool equalsIgnoreCase(std::string_view a, std::string_view b);
+
+// "text" in double quotes, for reasons that name a value.
+std::string quoted(std::string_view text);
 
 // Boolean.parseBoolean (CIAO, spec §2): "true" in any case, surrounding whitespace ignored.
 bool parseItkBoolean(std::string_view text);
