@@ -1,7 +1,6 @@
 #include "itk/xml/sax.h"
 
 #include <xercesc/framework/MemBufInputSource.hpp>
-#include <xercesc/framework/XMLPScanToken.hpp>
 #include <xercesc/sax/EntityResolver.hpp>
 #include <xercesc/sax/ErrorHandler.hpp>
 #include <xercesc/sax/SAXParseException.hpp>
@@ -96,6 +95,10 @@ class RefusingEntityResolver final : public xc::EntityResolver {
   }
 };
 
+// Thrown through Xerces by the adapter to end a parse at once (Xerces unwinds with its janitors
+// and the reader stays reusable); runParse() catches it.
+struct StopParse {};
+
 // Adapts Xerces SAX2 callbacks to an itk::xml::Handler: computes byte ranges, enforces Limits,
 // and stops at the first error (the handler's or a limit's).
 class Adapter final : public xc::ContentHandler, public xc::ErrorHandler {
@@ -112,17 +115,15 @@ class Adapter final : public xc::ContentHandler, public xc::ErrorHandler {
     open_tags_.clear();
   }
 
-  bool stopped() const { return !status_.ok(); }
   const Status& status() const { return status_; }
 
   // ContentHandler
   void startPrefixMapping(const XMLCh* const prefix, const XMLCh* const uri) override {
-    if (!stopped()) stopOn(handler_.startPrefixMapping(view(prefix), view(uri)));
+    stopOn(handler_.startPrefixMapping(view(prefix), view(uri)));
   }
 
   void startElement(const XMLCh* const uri, const XMLCh* const local_name, const XMLCh* const qname,
                     const xc::Attributes& attrs) override {
-    if (stopped()) return;
     ++elements_;
     size_t depth = open_tags_.size() + 1;
     if (depth > limits_.max_depth) {
@@ -151,7 +152,6 @@ class Adapter final : public xc::ContentHandler, public xc::ErrorHandler {
 
   void endElement(const XMLCh* const uri, const XMLCh* const local_name,
                   const XMLCh* const qname) override {
-    if (stopped()) return;
     ByteRange start = open_tags_.back();
     size_t depth = open_tags_.size();
     open_tags_.pop_back();
@@ -163,7 +163,7 @@ class Adapter final : public xc::ContentHandler, public xc::ErrorHandler {
   }
 
   void characters(const XMLCh* const chars, const XMLSize_t length) override {
-    if (!stopped()) stopOn(handler_.characters(std::u16string_view(chars, length)));
+    stopOn(handler_.characters(std::u16string_view(chars, length)));
   }
 
   void endPrefixMapping(const XMLCh* const) override {}
@@ -183,7 +183,9 @@ class Adapter final : public xc::ContentHandler, public xc::ErrorHandler {
 
  private:
   void stopOn(Status s) {
-    if (!s.ok() && status_.ok()) status_ = std::move(s);
+    if (s.ok()) return;
+    status_ = std::move(s);
+    throw StopParse{};
   }
 
   size_t currentOffset() const {
@@ -265,13 +267,10 @@ Status runParse(xc::SAX2XMLReader& reader, std::vector<ByteRange>& open_tags,
                                "itk-message", false);
   // checkProlog() has established the document is UTF-8; say so, so no other decoder is tried.
   source.setEncoding(xc::XMLUni::fgUTF8EncodingString);
-  xc::XMLPScanToken token;
   Status result;
   try {
-    // Progressive parsing: one markup item per step, so a stop takes effect at once.
-    bool more = reader.parseFirst(source, token);
-    while (more && !adapter.stopped()) more = reader.parseNext(token);
-    if (adapter.stopped()) reader.parseReset(token);
+    reader.parse(source);
+  } catch (const StopParse&) {
     result = adapter.status();
   } catch (const xc::SAXParseException& e) {
     result = invalidXml(parseErrorMessage(e));
@@ -284,13 +283,6 @@ Status runParse(xc::SAX2XMLReader& reader, std::vector<ByteRange>& open_tags,
     result = invalidXml("XML is not well-formed: " + describe(e.getMessage()));
   } catch (const std::bad_alloc&) {
     result = invalidXml("XML parser out of memory");
-  }
-  if (!result.ok()) {
-    // Leave the reader ready for the next document whatever stopped this one.
-    try {
-      reader.parseReset(token);
-    } catch (...) {
-    }
   }
   reader.setContentHandler(nullptr);
   reader.setErrorHandler(nullptr);

@@ -107,16 +107,15 @@ Result<size_t> skipPast(std::string_view raw, size_t i, std::string_view close,
 }  // namespace
 
 void appendUtf8(std::string& out, std::u16string_view text) {
-  out.reserve(out.size() + text.size());
-  size_t i = 0;
-  while (i < text.size()) {
-    // ASCII fast path: most of what ITK headers carry.
-    if (text[i] < 0x80) {
-      out += static_cast<char>(text[i++]);
-      continue;
-    }
-    appendCodePoint(out, nextCodePoint(text, &i));
-  }
+  // ASCII fast path (nearly everything ITK headers carry): one resize, then a narrowing copy.
+  size_t ascii = 0;
+  while (ascii < text.size() && text[ascii] < 0x80) ++ascii;
+  size_t old_size = out.size();
+  out.resize(old_size + ascii);
+  char* p = out.data() + old_size;
+  for (size_t i = 0; i < ascii; ++i) p[i] = static_cast<char>(text[i]);
+  size_t i = ascii;
+  while (i < text.size()) appendCodePoint(out, nextCodePoint(text, &i));
 }
 
 std::string toUtf8(std::u16string_view text) {

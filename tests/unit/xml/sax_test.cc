@@ -172,6 +172,18 @@ TEST(SaxTest, ReaderIsReusableAfterAFailure) {
   EXPECT_EQ(good.starts, (std::vector<std::string>{"{}x", "{}y"}));
 }
 
+TEST(SaxTest, ReaderIsReusableAfterAHandlerStop) {
+  class StopAtOnce : public Handler {
+   public:
+    Status startElement(const StartTag&) override { return Status::invalid("no"); }
+    Status endElement(const EndTag&) override { return {}; }
+  } stop;
+  EXPECT_FALSE(parse("<a><b/></a>", stop).ok());
+  Recorder good;
+  ASSERT_TRUE(parse("<x><y/></x>", good).ok());
+  EXPECT_EQ(good.starts, (std::vector<std::string>{"{}x", "{}y"}));
+}
+
 TEST(SaxTest, NestedParseFromACallbackUsesItsOwnReader) {
   class Nesting : public Handler {
    public:
