@@ -1,6 +1,11 @@
 #include "ack_reader.h"
 
 namespace itk::itk2::internal {
+namespace {
+
+constexpr std::string_view kErrorInfoChild = "itk:errors/itk:errorInfo/";
+
+}  // namespace
 
 void InfrastructureResponseReader::begin(InfrastructureResponse* out) {
   out_ = out;
@@ -25,18 +30,9 @@ Status InfrastructureResponseReader::start(const xml::StartTag& tag, size_t dept
     out_->reporting_identities.push_back({attributeOr(a, u"uri"), attributeOr(a, u"type")});
   } else if (p == "itk:errors/itk:errorInfo") {
     out_->errors.emplace_back();
-  } else if (!out_->errors.empty() && p.starts_with("itk:errors/itk:errorInfo/")) {
-    ErrorInfo& e = out_->errors.back();
-    std::string_view field = std::string_view(p).substr(25);
-    if (field == "itk:ErrorID")
-      capture_.begin(&e.error_id);
-    else if (field == "itk:ErrorCode") {
-      e.code_system = attributeOr(a, u"codeSystem");
-      capture_.begin(&e.code);
-    } else if (field == "itk:ErrorText")
-      capture_.begin(&e.text);
-    else if (field == "itk:ErrorDiagnosticText")
-      capture_.begin(&e.diagnostic);
+  } else if (!out_->errors.empty() && p.starts_with(kErrorInfoChild)) {
+    captureErrorField(std::string_view(p).substr(kErrorInfoChild.size()), a, &out_->errors.back(),
+                      &capture_);
   }
   return {};
 }

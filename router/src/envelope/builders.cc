@@ -47,6 +47,19 @@ std::string newPayloadId() {
   return "uuid_" + newUuid();
 }
 
+// ErrorID, ErrorCode (@codeSystem), ErrorText, ErrorDiagnosticText: the common content of an
+// InfrastructureResponse errorInfo (§3.1) and a fault's ToolkitErrorInfo (§4.5).
+void writeErrorFields(std::string& out, const ErrorInfo& e) {
+  textElement(out, "itk:ErrorID", e.error_id);
+  out += "<itk:ErrorCode";
+  optionalAttribute(out, "codeSystem", e.code_system);
+  out += '>';
+  xml::appendEscapedText(out, e.code);
+  out += "</itk:ErrorCode>";
+  textElement(out, "itk:ErrorText", e.text);
+  if (!e.diagnostic.empty()) textElement(out, "itk:ErrorDiagnosticText", e.diagnostic);
+}
+
 void writeHeader(std::string& out, const DistributionEnvelopeSpec& spec,
                  const std::string& tracking_id, const std::vector<std::string>& payload_ids) {
   out += "<itk:header";
@@ -203,14 +216,7 @@ std::string infrastructureResponseElement(const InfrastructureResponse& r) {
     out += "<itk:errors>";
     for (const ErrorInfo& e : r.errors) {
       out += "<itk:errorInfo>";
-      textElement(out, "itk:ErrorID", e.error_id);
-      out += "<itk:ErrorCode";
-      optionalAttribute(out, "codeSystem", e.code_system);
-      out += '>';
-      xml::appendEscapedText(out, e.code);
-      out += "</itk:ErrorCode>";
-      textElement(out, "itk:ErrorText", e.text);
-      if (!e.diagnostic.empty()) textElement(out, "itk:ErrorDiagnosticText", e.diagnostic);
+      writeErrorFields(out, e);
       out += "</itk:errorInfo>";
     }
     out += "</itk:errors>";
@@ -307,14 +313,7 @@ std::string toolkitErrorInfoElement(const ErrorInfo& e) {
   std::string out = "<itk:ToolkitErrorInfo";
   attribute(out, "xmlns:itk", kItkNamespace);
   out += '>';
-  textElement(out, "itk:ErrorID", e.error_id);
-  out += "<itk:ErrorCode";
-  optionalAttribute(out, "codeSystem", e.code_system);
-  out += '>';
-  xml::appendEscapedText(out, e.code);
-  out += "</itk:ErrorCode>";
-  textElement(out, "itk:ErrorText", e.text);
-  if (!e.diagnostic.empty()) textElement(out, "itk:ErrorDiagnosticText", e.diagnostic);
+  writeErrorFields(out, e);
   out += "</itk:ToolkitErrorInfo>";
   return out;
 }

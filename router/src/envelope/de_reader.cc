@@ -89,6 +89,16 @@ Status readFlag(const xml::StartTag& tag, std::u16string_view name, bool* out) {
   return {};
 }
 
+// addressType and identityType (@uri required, @type optional): addresses, the sender address
+// and audit identities.
+template <class UriAndType>
+Status readTypedUri(const xml::StartTag& tag, DeError code, UriAndType* out) {
+  if (Status s = checkAttributes(tag, {{u"uri", true}, {u"type", false}}, code); !s.ok()) return s;
+  out->uri = attributeOr(tag.attributes, u"uri");
+  out->type = attributeOr(tag.attributes, u"type");
+  return {};
+}
+
 Status readManifestItem(const xml::StartTag& tag, ManifestItem* item) {
   if (Status s = checkAttributes(tag,
                                  {{u"id", true},
@@ -228,13 +238,7 @@ Status DeReader::startHeaderPart(const xml::StartTag& tag) {
       if (Status s = checkAttributes(tag, {{u"count", true}}, info->code); !s.ok()) return s;
       return readCount(tag, info->code, &out_->manifest_count);
     case HeaderPart::kSenderAddress:
-      if (Status s = checkAttributes(tag, {{u"uri", true}, {u"type", false}}, info->code);
-          !s.ok()) {
-        return s;
-      }
-      out_->sender_address =
-          Address{attributeOr(tag.attributes, u"uri"), attributeOr(tag.attributes, u"type")};
-      return {};
+      return readTypedUri(tag, info->code, &out_->sender_address.emplace());
     case HeaderPart::kHandlingSpecification:
       out_->has_handling_specification = true;
       return checkAttributes(tag, {}, info->code);
@@ -261,13 +265,7 @@ Status DeReader::startEntry(const xml::StartTag& tag) {
       if (!is(u"address")) break;
       codes_[3] = DeError::kAddressList;
       if (Status s = countEntry(DeError::kAddressList, "itk:addresslist"); !s.ok()) return s;
-      if (Status s =
-              checkAttributes(tag, {{u"uri", true}, {u"type", false}}, DeError::kAddressList);
-          !s.ok()) {
-        return s;
-      }
-      out_->addresses.push_back({attributeOr(a, u"uri"), attributeOr(a, u"type")});
-      return {};
+      return readTypedUri(tag, DeError::kAddressList, &out_->addresses.emplace_back());
     case HeaderPart::kAuditIdentity:
       if (!is(u"id")) break;
       codes_[3] = DeError::kAuditIdentity;
@@ -275,13 +273,7 @@ Status DeReader::startEntry(const xml::StartTag& tag) {
       if (out_->audit_identities.size() == 4) {
         return deError(DeError::kAuditIdentity, "itk:auditIdentity has more than 4 itk:id");
       }
-      if (Status s =
-              checkAttributes(tag, {{u"uri", true}, {u"type", false}}, DeError::kAuditIdentity);
-          !s.ok()) {
-        return s;
-      }
-      out_->audit_identities.push_back({attributeOr(a, u"uri"), attributeOr(a, u"type")});
-      return {};
+      return readTypedUri(tag, DeError::kAuditIdentity, &out_->audit_identities.emplace_back());
     case HeaderPart::kManifest:
       if (!is(u"manifestitem")) break;
       codes_[3] = DeError::kManifestItem;

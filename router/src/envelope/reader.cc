@@ -29,6 +29,7 @@ namespace internal {
 namespace {
 
 constexpr std::u16string_view kSoapActorNext = u"http://schemas.xmlsoap.org/soap/actor/next";
+constexpr std::string_view kToolkitErrorInfoChild = ":detail/itk:ToolkitErrorInfo/";
 
 // "soap:Client.Authentication" -> kClient (SOAP 1.1 §4.4.1: a dotted code refines its prefix).
 std::optional<SoapFaultCode> parseFaultCode(std::string_view faultcode) {
@@ -63,18 +64,9 @@ class FaultReader final : public SubReader {
       capture_.begin(&out_->faultactor.emplace());
     } else if (p == ":detail/itk:ToolkitErrorInfo") {
       out_->toolkit_error.emplace();
-    } else if (out_->toolkit_error && p.starts_with(":detail/itk:ToolkitErrorInfo/")) {
-      ErrorInfo& e = *out_->toolkit_error;
-      std::string_view field = std::string_view(p).substr(29);
-      if (field == "itk:ErrorID")
-        capture_.begin(&e.error_id);
-      else if (field == "itk:ErrorCode") {
-        e.code_system = attributeOr(tag.attributes, u"codeSystem");
-        capture_.begin(&e.code);
-      } else if (field == "itk:ErrorText")
-        capture_.begin(&e.text);
-      else if (field == "itk:ErrorDiagnosticText")
-        capture_.begin(&e.diagnostic);
+    } else if (out_->toolkit_error && p.starts_with(kToolkitErrorInfoChild)) {
+      captureErrorField(std::string_view(p).substr(kToolkitErrorInfoChild.size()), tag.attributes,
+                        &*out_->toolkit_error, &capture_);
     }
     return {};
   }

@@ -61,6 +61,20 @@ void TextCapture::end() {
   target_ = nullptr;
 }
 
+void captureErrorField(std::string_view element, const xml::Attributes& attributes,
+                       ErrorInfo* error, TextCapture* capture) {
+  if (element == "itk:ErrorID") {
+    capture->begin(&error->error_id);
+  } else if (element == "itk:ErrorCode") {
+    error->code_system = attributeOr(attributes, u"codeSystem");
+    capture->begin(&error->code);
+  } else if (element == "itk:ErrorText") {
+    capture->begin(&error->text);
+  } else if (element == "itk:ErrorDiagnosticText") {
+    capture->begin(&error->diagnostic);
+  }
+}
+
 void NamespaceScope::declare(std::u16string_view prefix, std::u16string_view uri) {
   if (tracking_) pending_.push_back({xml::toUtf8(prefix), xml::toUtf8(uri)});
 }

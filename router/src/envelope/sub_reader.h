@@ -74,6 +74,12 @@ class TextCapture {
   std::string* target_ = nullptr;
 };
 
+// Starts capturing the ErrorInfo field `element` ("itk:ErrorID", "itk:ErrorCode" with its
+// @codeSystem, "itk:ErrorText", "itk:ErrorDiagnosticText"), common to an InfrastructureResponse
+// errorInfo (§3.1) and a fault's ToolkitErrorInfo (§4.5). Other elements are ignored.
+void captureErrorField(std::string_view element, const xml::Attributes& attributes,
+                       ErrorInfo* error, TextCapture* capture);
+
 // Namespace declarations made on the elements enclosing a DE, so that its verbatim bytes can be
 // made to stand alone (see forwardableBytes()). Tracking stops once the DE has started.
 class NamespaceScope {

@@ -157,56 +157,36 @@ std::string_view trimXmlSpace(std::string_view text) {
   return text.substr(b, e - b);
 }
 
-void appendEscapedText(std::string& out, std::string_view text) {
+namespace {
+
+// Escapes & < > and CR (a literal CR reads back as LF). In an attribute value in double quotes,
+// also '"' (it would end the value) and TAB and LF (normalisation would turn them into spaces).
+void appendEscaped(std::string& out, std::string_view text, bool attribute) {
   for (char c : text) {
+    const char* reference = nullptr;
     switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '\r':
-        out += "&#13;";
-        break;  // a literal CR would read back as LF
-      default:
-        out += c;
+      case '&': reference = "&amp;"; break;
+      case '<': reference = "&lt;"; break;
+      case '>': reference = "&gt;"; break;
+      case '\r': reference = "&#13;"; break;
+      case '"': reference = attribute ? "&quot;" : nullptr; break;
+      case '\t': reference = attribute ? "&#9;" : nullptr; break;
+      case '\n': reference = attribute ? "&#10;" : nullptr; break;
+      default: break;
     }
+    if (reference) out += reference;
+    else out += c;
   }
 }
 
+}  // namespace
+
+void appendEscapedText(std::string& out, std::string_view text) {
+  appendEscaped(out, text, false);
+}
+
 void appendEscapedAttribute(std::string& out, std::string_view value) {
-  for (char c : value) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      // Attribute-value normalisation would turn literal whitespace characters into spaces.
-      case '\t':
-        out += "&#9;";
-        break;
-      case '\n':
-        out += "&#10;";
-        break;
-      case '\r':
-        out += "&#13;";
-        break;
-      default:
-        out += c;
-    }
-  }
+  appendEscaped(out, value, true);
 }
 
 std::string escapeText(std::string_view text) {
