@@ -310,6 +310,13 @@ Result<MessageHeader> messageHeaderOf(const DistributionEnvelope& de) {
   return h;
 }
 
+Result<MessageHeader> checkDistributionEnvelope(const DistributionEnvelope& de) {
+  // A DE answering a synchronous request carries "<service>Response" (§1.6) and is relayed.
+  DeRules rules = de.service.ends_with("Response") ? DeRules::kResponse : DeRules::kRequest;
+  if (Status s = validateDistributionEnvelope(de, rules); !s.ok()) return s;
+  return messageHeaderOf(de);
+}
+
 bool isAckable(const MessageHeader& header) {
   // ITK2 §2: never infack an infack, nor a Broadcast service.
   return header.kind != MessageKind::kInfrastructureAck &&

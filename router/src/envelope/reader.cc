@@ -326,4 +326,13 @@ Result<ItkDocument> readItkDocument(std::string_view input, const ReadOptions& o
   return doc;
 }
 
+Result<MessageHeader> readDistributionEnvelope(std::string_view input, const ReadOptions& options) {
+  Result<ItkDocument> doc = readItkDocument(input, options);
+  if (!doc.ok()) return doc.status();
+  if (doc->root != DocumentRoot::kDistributionEnvelope) {
+    return deError(DeError::kEnvelope, "the document is not an itk:DistributionEnvelope");
+  }
+  return checkDistributionEnvelope(*doc->de);
+}
+
 }  // namespace itk::itk2

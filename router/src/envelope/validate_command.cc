@@ -37,19 +37,22 @@ DoorVerdict refused(Status status, std::string kind) {
   return {std::move(status), std::move(kind), "-"};
 }
 
+DoorVerdict accepted(const MessageHeader& header, std::string_view container) {
+  return {
+      {}, std::string(container) + ackLabel(header.kind, header.ack_positive), header.tracking_id};
+}
+
 // The DE's kind and tracking id, or why routing could not use it.
 DoorVerdict deVerdict(const DistributionEnvelope& de, std::string_view container) {
   Result<MessageHeader> header = messageHeaderOf(de);
   if (!header.ok()) return refused(header.status(), std::string(container));
-  return {
-      {}, std::string(container) + ackLabel(header->kind, header->ack_positive), de.tracking_id};
+  return accepted(*header, container);
 }
 
 DoorVerdict checkBareDe(const DistributionEnvelope& de) {
-  // A DE answering a synchronous request carries "<service>Response" (§1.6).
-  DeRules rules = de.service.ends_with("Response") ? DeRules::kResponse : DeRules::kRequest;
-  if (Status s = validateDistributionEnvelope(de, rules); !s.ok()) return refused(s, "de");
-  return deVerdict(de, "de/");
+  Result<MessageHeader> header = checkDistributionEnvelope(de);
+  if (!header.ok()) return refused(header.status(), "de");
+  return accepted(*header, "de/");
 }
 
 // SOAP fault codes go in front of the reason: they are what the sender saw.

@@ -18,6 +18,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <exception>
 #include <new>
 #include <vector>
 
@@ -283,6 +284,9 @@ Status runParse(xc::SAX2XMLReader& reader, std::vector<ByteRange>& open_tags,
     result = invalidXml("XML is not well-formed: " + describe(e.getMessage()));
   } catch (const std::bad_alloc&) {
     result = invalidXml("XML parser out of memory");
+  } catch (const std::exception& e) {
+    // A handler that threw: a bug, but never an exception out of parse().
+    result = Status::internal(std::string("XML handler failed: ") + e.what());
   }
   reader.setContentHandler(nullptr);
   reader.setErrorHandler(nullptr);

@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "itk/envelope/distribution_envelope.h"
+#include "itk/envelope/reader.h"
 #include "test_messages.h"
 
 namespace itk::itk2 {
@@ -364,6 +365,33 @@ TEST(MessageHeaderTest, BusinessAckIsCorrelatedThroughConveyingTransmission) {
   expectRefused(
       messageHeaderOf(*readOk(replaced(de, "typeCode=\"AR\"", "typeCode=\"XX\"")).de).status(),
       k1000, "DE0012");
+}
+
+TEST(ReadDistributionEnvelopeTest, ReadsChecksAndReturnsTheHeader) {
+  Result<MessageHeader> h = readDistributionEnvelope(validDe());
+  ASSERT_TRUE(h.ok()) << h.status().toString();
+  EXPECT_EQ(h->tracking_id, testing::kTrackingId);
+  EXPECT_EQ(h->kind, MessageKind::kBusiness);
+}
+
+TEST(ReadDistributionEnvelopeTest, RefusesWhatIsNotABareDe) {
+  expectRefused(readDistributionEnvelope(testing::soapRequest()).status(), k1000, "DE0001");
+}
+
+TEST(ReadDistributionEnvelopeTest, RefusesABrokenRule) {
+  expectRefused(readDistributionEnvelope(
+                    replaced(validDe(), "<itk:manifest count=\"1\">", "<itk:manifest count=\"3\">"))
+                    .status(),
+                k1000, "DE0006");
+}
+
+TEST(ReadDistributionEnvelopeTest, AResponseServiceGetsTheResponseRules) {
+  std::string de = replaced(validDe(), "urn:nhs-uk:addressing:ods:AAA:XZ901:XY7650987",
+                            "urn:nhs-uk:addrssing:ods:INHC:SMSP");
+  expectRefused(readDistributionEnvelope(de).status(), k1000, "DE0008");
+  de = replaced(de, "urn:nhs-itk:services:201005:SendCDADocument-v2-0",
+                "urn:nhs-itk:services:201005:verifyNHSNumber-v1-0Response");
+  EXPECT_TRUE(readDistributionEnvelope(de).ok());
 }
 
 // --- Loop prevention (§2) --------------------------------------------------------------------

@@ -180,6 +180,10 @@ MessageKind classify(const DistributionEnvelope& de);
 // outside AA/CA/AE/AR/CE/CR.
 Result<MessageHeader> messageHeaderOf(const DistributionEnvelope& de);
 
+// The door check for a DE that arrives on its own (DTS .dat, MESH, loopback): the rules of §1.3
+// (DeRules::kResponse for a "<service>Response", §1.6) and then its routing header.
+Result<MessageHeader> checkDistributionEnvelope(const DistributionEnvelope& de);
+
 // Loop prevention (spec §2, DET isAckable): never infack an infrastructure ack, nor any service
 // whose name contains "Broadcast".
 bool isAckable(const MessageHeader& header);

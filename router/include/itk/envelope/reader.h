@@ -45,4 +45,9 @@ struct ItkDocument {
 // A SOAP 1.2 envelope is read (envelope_namespace says so) and nothing more.
 Result<ItkDocument> readItkDocument(std::string_view input, const ReadOptions& options = {});
 
+// For transports that carry bare DEs (DTS, MESH, loopback): reads `input`, which must be an
+// itk:DistributionEnvelope (else 1000/DE0001), and returns checkDistributionEnvelope()'s header.
+Result<MessageHeader> readDistributionEnvelope(std::string_view input,
+                                               const ReadOptions& options = {});
+
 }  // namespace itk::itk2
