@@ -6,11 +6,10 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
 
 #include "itk/envelope/vocabulary.h"
 #include "itk/uuid.h"
+#include "support/temp_dir.h"
 #include "test_messages.h"
 
 namespace itk::itk2 {
@@ -20,17 +19,13 @@ using testing::fixtureNow;
 using testing::readOk;
 using testing::replaced;
 
-namespace fs = std::filesystem;
-
 // Writes `document` to a temporary file and validates it with xmllint against `schema` (a file
 // in ../shared/fixtures/itk2/schemas). Returns xmllint's output when it fails, "" when valid.
 std::string xmllintErrors(std::string_view document, std::string_view schema) {
-  fs::path dir = fs::temp_directory_path() / ("itk-builders-" + newUuidLower());
-  fs::create_directories(dir);
-  fs::path file = dir / "document.xml";
-  std::ofstream(file, std::ios::binary) << document;
+  test::TempDir dir;
+  std::string file = dir.write("document.xml", std::string(document));
   std::string command = "xmllint --noout --schema '" + testing::fixturesDir() + "/itk2/schemas/" +
-                        std::string(schema) + "' '" + file.string() + "' 2>&1";
+                        std::string(schema) + "' '" + file + "' 2>&1";
   std::string output;
   int status = -1;
   if (FILE* pipe = popen(command.c_str(), "r")) {
@@ -38,7 +33,6 @@ std::string xmllintErrors(std::string_view document, std::string_view schema) {
     while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
     status = pclose(pipe);
   }
-  fs::remove_all(dir);
   return status == 0 ? "" : (output.empty() ? "xmllint did not run" : output);
 }
 

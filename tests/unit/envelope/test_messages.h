@@ -5,14 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <string_view>
 
 #include "itk/clock.h"
 #include "itk/envelope/reader.h"
 #include "itk/status.h"
+#include "support/temp_dir.h"
 
 namespace itk::itk2::testing {
 
@@ -115,16 +114,9 @@ inline bool fixturesPresent() {
   return std::filesystem::is_directory(fixturesDir() + "/itk2");
 }
 
-inline std::string readFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  return std::move(bytes).str();
-}
-
 // The fixture `relative` under ../shared/fixtures/itk2.
 inline std::string fixture(std::string_view relative) {
-  return readFile(fixturesDir() + "/itk2/" + std::string(relative));
+  return test::readFile(fixturesDir() + "/itk2/" + std::string(relative));
 }
 
 #define ITK_REQUIRE_FIXTURES()                                                        \

@@ -2,17 +2,13 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
 #include <sstream>
 
-#include "itk/uuid.h"
+#include "support/temp_dir.h"
 #include "test_messages.h"
 
 namespace itk::itk2 {
 namespace {
-
-namespace fs = std::filesystem;
 
 struct CommandRun {
   int status;
@@ -27,25 +23,8 @@ CommandRun run(const std::vector<std::string>& args) {
   return {status, out.str(), err.str()};
 }
 
-// A temporary folder of files, removed at the end of the test.
-class TempFiles {
- public:
-  TempFiles() : dir_(fs::temp_directory_path() / ("itk-validate-" + newUuidLower())) {
-    fs::create_directories(dir_);
-  }
-  ~TempFiles() { fs::remove_all(dir_); }
-  std::string write(std::string_view name, std::string_view bytes) {
-    fs::path path = dir_ / name;
-    std::ofstream(path, std::ios::binary) << bytes;
-    return path.string();
-  }
-
- private:
-  fs::path dir_;
-};
-
 TEST(ValidateCommandTest, OkLinePerGoodFileAndExitZero) {
-  TempFiles files;
+  test::TempDir files;
   std::string de = files.write("de.xml", testing::validDe());
   std::string soap = files.write("soap.xml", testing::soapRequest());
   CommandRun r = run({"--now", "2026-11-25T10:00:30Z", de, soap});
@@ -56,7 +35,7 @@ TEST(ValidateCommandTest, OkLinePerGoodFileAndExitZero) {
 }
 
 TEST(ValidateCommandTest, RejectLineCarriesToolkitAndDeCodesAndExitOne) {
-  TempFiles files;
+  test::TempDir files;
   std::string bad =
       files.write("bad.xml", testing::replaced(testing::validDe(), "<itk:manifest count=\"1\">",
                                                "<itk:manifest count=\"2\">"));
@@ -70,7 +49,7 @@ TEST(ValidateCommandTest, RejectLineCarriesToolkitAndDeCodesAndExitOne) {
 }
 
 TEST(ValidateCommandTest, SoapChecksUseTheGivenClock) {
-  TempFiles files;
+  test::TempDir files;
   std::string soap = files.write("soap.xml", testing::soapRequest());
   CommandRun late = run({"--now=2026-11-25T11:00:00Z", soap});
   EXPECT_EQ(late.status, 1);
@@ -80,7 +59,7 @@ TEST(ValidateCommandTest, SoapChecksUseTheGivenClock) {
 }
 
 TEST(ValidateCommandTest, AccessDeniedIsToolkit3000) {
-  TempFiles files;
+  test::TempDir files;
   std::string soap = files.write(
       "soap.xml", testing::replaced(testing::soapRequest(),
                                     "<wsse:Username>TKS Server test</wsse:Username>", ""));
@@ -134,7 +113,7 @@ TEST(ValidateCommandTest, UnknownOptionIsAUsageError) {
 }
 
 TEST(ValidateCommandTest, UnreadableFileIsAUsageErrorButOthersAreStillChecked) {
-  TempFiles files;
+  test::TempDir files;
   std::string good = files.write("good.xml", testing::validDe());
   CommandRun r = run({"/nonexistent/file.xml", good});
   EXPECT_EQ(r.status, 2);
