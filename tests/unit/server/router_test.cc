@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <condition_variable>
 #include <future>
 
 #include "store/memory_store.h"
@@ -59,8 +60,11 @@ class RouterTest : public ::testing::Test {
     acks_ = std::make_unique<AckTracker>(store_, clock_, ack_hooks);
     RouterHooks hooks;
     hooks.on_accepted = [this](const MessagePtr& m, AcceptOutcome::Kind kind) {
-      std::lock_guard lock(mu_);
-      accepted_.push_back({m, kind});
+      {
+        std::lock_guard lock(mu_);
+        accepted_.push_back({m, kind});
+      }
+      cv_.notify_all();
     };
     router_ = std::make_unique<Router>(store_, holder_, *engine_,
                                        [](std::string_view) { return nullptr; }, clock_, hooks,
@@ -74,6 +78,13 @@ class RouterTest : public ::testing::Test {
     return m;
   }
 
+  // The hook runs after the sender was answered: wait for it.
+  std::vector<std::pair<MessagePtr, AcceptOutcome::Kind>> waitAccepted(size_t n) {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(20), [&] { return accepted_.size() >= n; });
+    return accepted_;
+  }
+
   AcceptOutcome send(Message m) {
     std::promise<AcceptOutcome> p;
     router_->accept(std::move(m), [&](AcceptOutcome o) { p.set_value(std::move(o)); });
@@ -82,14 +93,18 @@ class RouterTest : public ::testing::Test {
 
   boost::asio::io_context io_;  // never run: the engine is only notified
   test::ManualClock clock_;
-  MemoryStore store_;
   RoutingTableHolder holder_;
-  std::unique_ptr<DeliveryEngine> engine_;
-  std::unique_ptr<AckTracker> acks_;
-  std::unique_ptr<Router> router_;
   std::promise<PendingAck> resolved_;
   std::mutex mu_;
+  std::condition_variable cv_;
   std::vector<std::pair<MessagePtr, AcceptOutcome::Kind>> accepted_;
+  std::unique_ptr<Router> router_;
+  std::unique_ptr<AckTracker> acks_;
+  std::unique_ptr<DeliveryEngine> engine_;
+  // Declared last, destroyed first: its destructor finishes the store callbacks still running
+  // (the Router's accept continuation runs on after answering the sender) while the Router and
+  // everything its hooks touch still exist.
+  MemoryStore store_;
 };
 
 TEST_F(RouterTest, AnAcceptedMessageIsAnsweredOnlyOnceStoredWithItsDeliveries) {
@@ -105,9 +120,9 @@ TEST_F(RouterTest, AnAcceptedMessageIsAnsweredOnlyOnceStoredWithItsDeliveries) {
   EXPECT_EQ(d->at(0).max_attempts, 7);
   EXPECT_EQ(d->at(0).deadline, clock_.now() + 3600s);
   EXPECT_EQ(d->at(0).ordering_key, "to-trust|urn:nhs-uk:addressing:ods:SENDER");
-  std::lock_guard lock(mu_);
-  ASSERT_EQ(accepted_.size(), 1u);
-  EXPECT_EQ(accepted_[0].second, AcceptOutcome::Kind::kAccepted);
+  auto accepted = waitAccepted(1);
+  ASSERT_EQ(accepted.size(), 1u);
+  EXPECT_EQ(accepted[0].second, AcceptOutcome::Kind::kAccepted);
 }
 
 TEST_F(RouterTest, ADuplicateIsAnsweredAsAcceptedAndTheReAckHookIsCalled) {
@@ -119,12 +134,12 @@ TEST_F(RouterTest, ADuplicateIsAnsweredAsAcceptedAndTheReAckHookIsCalled) {
   EXPECT_EQ(again.kind, AcceptOutcome::Kind::kDuplicate);
   EXPECT_EQ(again.message_id, first.message_id);
   EXPECT_EQ(store_.deliveriesOf(first.message_id)->size(), 1u);  // not delivered again
-  std::lock_guard lock(mu_);
-  ASSERT_EQ(accepted_.size(), 2u);
-  EXPECT_EQ(accepted_[1].second, AcceptOutcome::Kind::kDuplicate);
+  auto accepted = waitAccepted(2);
+  ASSERT_EQ(accepted.size(), 2u);
+  EXPECT_EQ(accepted[1].second, AcceptOutcome::Kind::kDuplicate);
   // What the hook needs to send the infack again: the request flag and the original's id.
-  EXPECT_TRUE(accepted_[1].first->header.infack_requested);
-  EXPECT_EQ(accepted_[1].first->id, first.message_id);
+  EXPECT_TRUE(accepted[1].first->header.infack_requested);
+  EXPECT_EQ(accepted[1].first->id, first.message_id);
 }
 
 TEST_F(RouterTest, AStoreThatCannotWriteMakesTheRouterBusy) {
