@@ -168,10 +168,11 @@ void Client::sendChunk(std::shared_ptr<SendState> state) {
   http::ClientRequest r =
       request("POST", n == 1 ? "/outbox"
                              : "/outbox/" + encode(state->message_id) + "/" + std::to_string(n));
-  for (const auto& [name, value] :
-       sendRequestHeaders(state->request.headers, {n, total}, gzip).all()) {
-    if (name != "Accept") r.headers.add(name, value);
+  const http::Headers headers = sendRequestHeaders(state->request.headers, {n, total}, gzip);
+  for (const auto& [name, value] : headers.all()) {
+    if (name != "Accept") r.headers.add(name, value);  // request() set it already
   }
+
   r.body = std::move(body);
   exchange_(std::move(r), [self = shared_from_this(), state, n](Result<http::Response> resp) {
     if (!resp.ok()) return state->done(resp.status());
