@@ -13,14 +13,13 @@ namespace itk {
 struct AcceptOutcome {
   enum class Kind {
     kAccepted,   // durably stored; the adapter may now acknowledge its peer
-    kDuplicate,  // same sender and tracking id seen in the de-duplication window: answer as
-                 // accepted
+    kDuplicate,  // same sender and tracking id seen in the de-duplication window: answer as accepted
     kRejected,   // refused (status says why, with its toolkit code); nothing was stored
     kBusy,       // the router cannot take work now (store unavailable, queue limits): busy tone
   };
   Kind kind = Kind::kAccepted;
-  Status status;           // why, for kRejected and kBusy
-  int64_t message_id = 0;  // the stored message (kAccepted, kDuplicate)
+  Status status;            // why, for kRejected and kBusy
+  int64_t message_id = 0;   // the stored message (kAccepted, kDuplicate)
   // Synchronous proxy routes only: the next hop's response, relayed to the caller unchanged.
   std::shared_ptr<const std::string> response;
 
