@@ -239,6 +239,7 @@ TEST_F(MeshTransportTest, Itk3InboundIsAcceptedThenAcknowledged) {
   std::string id =
       server_.inject("MESHGP0001", "X26ABC1", "GPFED_CONSULT_REPORT", bundle, 20000, true);
   startTransport(config());
+  EXPECT_TRUE(transport_->ready());
   ASSERT_TRUE(eventually([&] { return status(id) == "acknowledged"; })) << server_.log();
   auto accepted = sink_.with([&] { return sink_.accepted; });
   ASSERT_EQ(accepted.size(), 1u);

@@ -269,6 +269,7 @@ class MeshTransport final : public Transport, public std::enable_shared_from_thi
   std::shared_ptr<const TransportConfig> config_;
   const TransportContext& ctx_;
   std::vector<std::shared_ptr<Mailbox>> mailboxes_;
+  std::atomic<bool> started_{false};
 };
 
 // One of the router's mailboxes: its client, its poller (on a strand) and its auth gate.
@@ -627,15 +628,19 @@ class Mailbox final : public std::enable_shared_from_this<Mailbox> {
 
 Status MeshTransport::start(InboundSink& sink) {
   for (auto& m : mailboxes_) m->start(sink);
+  started_ = true;
   return Status();
 }
 
 void MeshTransport::stopAccepting() {
+  started_ = false;
   for (auto& m : mailboxes_) m->stop();
 }
 
+// Ready once the pollers run. A mailbox refusing authentication does not make the router unready
+// (it still accepts on other transports); it is logged and its gate is visible in the logs.
 bool MeshTransport::ready() const {
-  return true;
+  return started_;
 }
 
 Mailbox* MeshTransport::find(std::string_view id) const {
