@@ -37,6 +37,7 @@ import gzip
 import hashlib
 import hmac
 import json
+import os
 import re
 import ssl
 import sys
@@ -570,6 +571,16 @@ def main():
             ctx.load_verify_locations(args.ca)
             ctx.verify_mode = ssl.CERT_REQUIRED
         server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    # A test that crashes cannot stop its fake: leave when the parent process is gone.
+    parent = os.getppid()
+
+    def watch_parent():
+        while True:
+            if os.getppid() != parent:
+                os._exit(0)
+            threading.Event().wait(1.0)
+
+    threading.Thread(target=watch_parent, daemon=True).start()
     print(f"PORT {server.server_address[1]}", flush=True)
     try:
         server.serve_forever()
