@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "itk/uuid.h"
+#include "support/loopback_spool.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
 
@@ -65,16 +66,6 @@ transports:
   loopback:
     inbound_dir: in
     poll_interval: 20ms
-)";
-
-const char* kRoutes = R"(endpoints:
-  archive:
-    transport: loopback
-    behaviour: deliver
-    deliver_dir: out
-routes:
-  - name: everything
-    endpoint: archive
 )";
 
 // Watches in/ (removals: acknowledgements; moves away: rejections) and out/ (deliveries).
@@ -164,10 +155,9 @@ class CrashTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_.write("router.yaml", kConfig);
-    dir_.write("routes.yaml", kRoutes);
+    dir_.write("routes.yaml", kLoopbackArchiveRoutes);
     fs::create_directories(dir_ / "in");
     fs::create_directories(dir_ / "out");
-    de_template_ = readFile(std::string(ITK_TEST_DATA_DIR) + "/loopback-de.xml.in");
   }
 
   // Starts the router (its log in router-N.log) and waits until it is ready.
@@ -185,22 +175,12 @@ class CrashTest : public ::testing::Test {
 
   // Writes one message into the spool as a sender does; returns its file name.
   std::string send(const std::string& tracking_id, int seq) {
-    std::string de = de_template_;
-    auto put = [&de](const std::string& key, const std::string& value) {
-      for (size_t p; (p = de.find(key)) != std::string::npos;) de.replace(p, key.size(), value);
-    };
-    put("@TRACKING_ID@", tracking_id);
-    put("@PAYLOAD_ID@", newUuid());
-    put("@ODS@", "RHM");
-    put("@SEQ@", std::to_string(seq));
     std::string name = tracking_id + ".xml";
-    dir_.write("in/" + name + ".tmp", de);
-    fs::rename(dir_ / ("in/" + name + ".tmp"), dir_ / ("in/" + name));
+    dropIntoSpool(dir_, name, loopbackDe(tracking_id, seq));
     return name;
   }
 
   TempDir dir_;
-  std::string de_template_;
 };
 
 TEST_F(CrashTest, KilledTwentyTimesUnderLoadLosesNothingAcknowledged) {
@@ -279,17 +259,7 @@ TEST_F(CrashTest, KilledTwentyTimesUnderLoadLosesNothingAcknowledged) {
   };
   ASSERT_TRUE(eventually(spoolEmpty, 60s)) << "the spool was not drained:\n" << router->log();
 
-  // Tracking ids delivered, from out/TRACKING-DELIVERY.xml.
-  auto deliveredIds = [&] {
-    std::map<std::string, std::set<std::string>> files;  // tracking id -> its delivery files
-    std::error_code ec;
-    for (fs::directory_iterator it(dir_ / "out", ec), end; !ec && it != end; it.increment(ec)) {
-      std::string name = it->path().filename().string();
-      if (it->path().extension() == ".xml" && name.size() > 36)
-        files[name.substr(0, 36)].insert(name);
-    }
-    return files;
-  };
+  auto deliveredIds = [&] { return deliveredFiles(dir_); };
   auto allDelivered = [&] {
     auto files = deliveredIds();
     for (const auto& id : sent)

@@ -553,7 +553,8 @@ bool SqliteStore::enqueue(Job job, Status* refusal) {
 }
 
 template <class R>
-void SqliteStore::submit(std::function<R(Db&)> apply, std::function<void(R)> done, bool alone) {
+SqliteStore::Job SqliteStore::makeJob(std::function<R(Db&)> apply,
+                                      std::function<void(R)> deliver, bool alone) {
   auto slot = std::make_shared<std::optional<R>>();
   Job job;
   job.alone = alone;
@@ -562,32 +563,28 @@ void SqliteStore::submit(std::function<R(Db&)> apply, std::function<void(R)> don
     const Status& s = statusOf(**slot);
     return isStoreError(s) ? s : Status();
   };
-  auto finish = std::make_shared<std::function<void(R)>>(std::move(done));
-  job.complete = [this, slot, finish](const Status& group) {
-    R result = group.ok() ? std::move(**slot) : R(group);
-    callbacks_.post([finish, result = std::move(result)]() mutable { (*finish)(std::move(result)); });
+  job.complete = [slot, deliver = std::move(deliver)](const Status& group) {
+    deliver(group.ok() ? std::move(**slot) : R(group));
   };
+  return job;
+}
+
+template <class R>
+void SqliteStore::submit(std::function<R(Db&)> apply, std::function<void(R)> done, bool alone) {
+  auto finish = std::make_shared<std::function<void(R)>>(std::move(done));
+  Job job = makeJob<R>(std::move(apply), [this, finish](R result) {
+    callbacks_.post([finish, result = std::move(result)]() mutable { (*finish)(std::move(result)); });
+  }, alone);
   Status refusal;
-  if (!enqueue(std::move(job), &refusal)) {
-    callbacks_.post([finish, refusal]() { (*finish)(R(refusal)); });
-  }
+  if (!enqueue(std::move(job), &refusal)) callbacks_.post([finish, refusal] { (*finish)(R(refusal)); });
 }
 
 template <class R>
 R SqliteStore::call(std::function<R(Db&)> apply, bool alone) {
-  auto slot = std::make_shared<std::optional<R>>();
   auto promise = std::make_shared<std::promise<R>>();
   std::future<R> future = promise->get_future();
-  Job job;
-  job.alone = alone;
-  job.apply = [apply = std::move(apply), slot](Db& db) {
-    slot->emplace(apply(db));
-    const Status& s = statusOf(**slot);
-    return isStoreError(s) ? s : Status();
-  };
-  job.complete = [slot, promise](const Status& group) {
-    promise->set_value(group.ok() ? std::move(**slot) : R(group));
-  };
+  Job job = makeJob<R>(std::move(apply),
+                       [promise](R result) { promise->set_value(std::move(result)); }, alone);
   Status refusal;
   if (!enqueue(std::move(job), &refusal)) return R(refusal);
   return future.get();

@@ -100,6 +100,11 @@ class SqliteStore final : public Store {
   void writerLoop();
   void runGroup(std::vector<Job>& group);
 
+  // A job running `apply` in its group; `deliver` gets its result, or the group's failure, on
+  // the writer thread.
+  template <class R>
+  static Job makeJob(std::function<R(sqlite::Db&)> apply, std::function<void(R)> deliver,
+                     bool alone);
   // Queue `apply` for the writer; `done` gets its result (or the group's failure) on the
   // callback thread.
   template <class R>

@@ -40,18 +40,27 @@ class SqliteStoreTest : public ::testing::Test {
     return s.ok() ? std::move(*s) : nullptr;
   }
 
-  // Starts `n` accepts at once and waits for all of them.
-  std::vector<Result<AcceptResult>> acceptMany(Store& store, int n, const std::string& prefix,
-                                               const std::string& body = "<DE/>") {
+  // Starts `n` accepts at once and waits for all of them. With `hold`, the writer is held while
+  // they are queued, so they are all waiting when it starts: batching is then deterministic,
+  // not a matter of timing.
+  std::vector<Result<AcceptResult>> acceptMany(SqliteStore& store, int n, const std::string& prefix,
+                                               const std::string& body = "<DE/>",
+                                               bool hold = false) {
     std::vector<std::promise<Result<AcceptResult>>> promises(n);
+    if (hold) store.holdWriter(true);
     for (int i = 0; i < n; ++i) {
       Message m = makeMessage(prefix + std::to_string(i), clock_.now(), "urn:s", body);
       store.accept(makeRequest(std::move(m), {makeDelivery(clock_.now())}),
                    [&promises, i](Result<AcceptResult> r) { promises[i].set_value(std::move(r)); });
     }
+    if (hold) store.holdWriter(false);
     std::vector<Result<AcceptResult>> out;
     for (auto& p : promises) out.push_back(p.get_future().get());
     return out;
+  }
+  void acceptAllHeld(SqliteStore& store, int n, const std::string& prefix) {
+    for (const auto& r : acceptMany(store, n, prefix, "<DE/>", /*hold=*/true))
+      ASSERT_TRUE(r.ok()) << r.status().toString();
   }
 
   test::TempDir dir_;
@@ -64,17 +73,7 @@ TEST_F(SqliteStoreTest, GroupCommitPutsConcurrentWritesInOneTransaction) {
   ASSERT_NE(store, nullptr);
   auto before = store->counters();
   int64_t syncs_before = FaultVfs::instance().counters().wal_syncs;
-  // Hold the writer so the 100 accepts are all queued when it starts: the batching is then
-  // deterministic, not a matter of timing.
-  store->holdWriter(true);
-  std::vector<std::promise<Result<AcceptResult>>> promises(100);
-  for (int i = 0; i < 100; ++i) {
-    store->accept(makeRequest(makeMessage("G" + std::to_string(i), clock_.now()),
-                              {makeDelivery(clock_.now())}),
-                  [&promises, i](Result<AcceptResult> r) { promises[i].set_value(std::move(r)); });
-  }
-  store->holdWriter(false);
-  for (auto& p : promises) ASSERT_TRUE(p.get_future().get().ok());
+  acceptAllHeld(*store, 100, "G");
   auto after = store->counters();
   EXPECT_EQ(after.transactions - before.transactions, 1u);
   EXPECT_EQ(after.writes - before.writes, 100u);
@@ -87,15 +86,7 @@ TEST_F(SqliteStoreTest, GroupCommitPutsConcurrentWritesInOneTransaction) {
 TEST_F(SqliteStoreTest, BatchSizeBoundsAGroupAndBatchOfOneIsATransactionPerWrite) {
   config_.group_commit_max_batch = 10;
   auto store = open(config_);
-  store->holdWriter(true);
-  std::vector<std::future<Result<AcceptResult>>> futures;
-  std::vector<std::promise<Result<AcceptResult>>> promises(35);
-  for (int i = 0; i < 35; ++i) {
-    store->accept(makeRequest(makeMessage("B" + std::to_string(i), clock_.now()), {}),
-                  [&promises, i](Result<AcceptResult> r) { promises[i].set_value(std::move(r)); });
-  }
-  store->holdWriter(false);
-  for (auto& p : promises) ASSERT_TRUE(p.get_future().get().ok());
+  acceptAllHeld(*store, 35, "B");
   EXPECT_EQ(store->counters().transactions, 4u);  // 10 + 10 + 10 + 5
   EXPECT_EQ(store->counters().largest_batch, 10u);
 
@@ -103,14 +94,7 @@ TEST_F(SqliteStoreTest, BatchSizeBoundsAGroupAndBatchOfOneIsATransactionPerWrite
   one.path = dir_ / "one.db";
   one.group_commit_max_batch = 1;
   auto single = open(one);
-  single->holdWriter(true);
-  std::vector<std::promise<Result<AcceptResult>>> more(20);
-  for (int i = 0; i < 20; ++i) {
-    single->accept(makeRequest(makeMessage("S" + std::to_string(i), clock_.now()), {}),
-                   [&more, i](Result<AcceptResult> r) { more[i].set_value(std::move(r)); });
-  }
-  single->holdWriter(false);
-  for (auto& p : more) ASSERT_TRUE(p.get_future().get().ok());
+  acceptAllHeld(*single, 20, "S");
   EXPECT_EQ(single->counters().transactions, 20u);
 }
 
