@@ -98,9 +98,8 @@ void BM_Accept(benchmark::State& state) {
   const bool group = state.range(1) == 1;
   if (state.thread_index() == 0) {
     g_run = new AcceptRun;
-    g_run->dir = fs::path(benchDir()) /
-                 ("itk-store-bench-" + std::to_string(::getpid()) + "-" +
-                  std::to_string(Clock::now().time_since_epoch().count()));
+    g_run->dir = fs::path(benchDir()) / ("itk-store-bench-" + std::to_string(::getpid()) + "-" +
+                                         std::to_string(Clock::now().time_since_epoch().count()));
     fs::create_directories(g_run->dir);
     StoreConfig config;
     config.path = (g_run->dir / "bench.db").string();
@@ -196,15 +195,14 @@ Status generateQueue(const fs::path& path, size_t queued, size_t body_bytes) {
           cv.wait(lock, [&] { return outstanding < window; });
           ++outstanding;
         }
-        store.accept(request("Q-" + std::to_string(i), body, now),
-                     [&](Result<AcceptResult> r) {
-                       if (!r.ok()) failed = true;
-                       {
-                         std::lock_guard lock(mu);
-                         --outstanding;
-                       }
-                       cv.notify_one();
-                     });
+        store.accept(request("Q-" + std::to_string(i), body, now), [&](Result<AcceptResult> r) {
+          if (!r.ok()) failed = true;
+          {
+            std::lock_guard lock(mu);
+            --outstanding;
+          }
+          cv.notify_one();
+        });
       }
       std::unique_lock lock(mu);
       cv.wait(lock, [&] { return outstanding == 0; });
@@ -222,8 +220,7 @@ Status generateQueue(const fs::path& path, size_t queued, size_t body_bytes) {
   auto c = claimed.get_future().get();
   if (!c.ok()) return c.status();
   std::fprintf(stderr, "generated %zu queued messages (%zu-byte bodies) in %.1f s, file %.0f MB\n",
-               queued, body_bytes,
-               std::chrono::duration<double>(Clock::now() - t0).count(),
+               queued, body_bytes, std::chrono::duration<double>(Clock::now() - t0).count(),
                static_cast<double>(fs::file_size(path)) / 1e6);
   opened->reset();
   done = true;
@@ -235,7 +232,8 @@ long statusKb(const char* field) {
   std::ifstream in("/proc/self/status");
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind(field, 0) == 0) return std::strtol(line.c_str() + std::strlen(field), nullptr, 10);
+    if (line.rfind(field, 0) == 0)
+      return std::strtol(line.c_str() + std::strlen(field), nullptr, 10);
   }
   return -1;
 }
@@ -257,9 +255,8 @@ int restartProbe(const std::string& path) {
   claim.now = std::chrono::system_clock::now();
   claim.limit = 64;
   claim.default_room = 64;
-  (*store)->claimDue(claim, [&](Result<ClaimResult> r) {
-    claimed.set_value(r.ok() ? r->tasks.size() : 0);
-  });
+  (*store)->claimDue(
+      claim, [&](Result<ClaimResult> r) { claimed.set_value(r.ok() ? r->tasks.size() : 0); });
   size_t n = claimed.get_future().get();
   Status health = (*store)->health();
   const double ready_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();

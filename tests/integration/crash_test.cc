@@ -12,8 +12,8 @@
 // An inotify watch on both folders sees every acknowledgement (the file's removal) and every
 // delivery (a rename into out/), including a second write of the same file.
 #include <gtest/gtest.h>
-#include <sys/inotify.h>
 #include <poll.h>
+#include <sys/inotify.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -193,8 +193,8 @@ TEST_F(CrashTest, KilledTwentyTimesUnderLoadLosesNothingAcknowledged) {
   // A router that cannot read ITK documents refuses everything: nothing to test then.
   {
     std::string probe = send(newUuid(), 0);
-    ASSERT_TRUE(watcher.waitAcknowledgedFor(probe, 30s))
-        << "the probe message was not taken:\n" << router->log();
+    ASSERT_TRUE(watcher.waitAcknowledgedFor(probe, 30s)) << "the probe message was not taken:\n"
+                                                         << router->log();
     if (fs::exists(dir_ / ("in/rejected/" + probe))) {
       std::string reason = dir_ / ("in/rejected/" + probe + ".reason");
       eventually([&] { return !readFile(reason).empty(); }, 5s);  // written after the move
@@ -297,11 +297,11 @@ TEST_F(CrashTest, KilledTwentyTimesUnderLoadLosesNothingAcknowledged) {
   // Each kill can catch at most the attempts in flight at that moment.
   EXPECT_LE(rewritten, static_cast<size_t>(kKills) * 256);
 
-  std::printf("crash test: %d kills, %zu messages sent, %zu acknowledged before the last kill "
-              "or after, %zu delivered; %zu delivered more than once (%zu extra writes), "
-              "%zu split by de-duplication failures\n",
-              kKills, sent.size(), acknowledged.size(), files.size(), rewritten, extra_writes,
-              split);
+  std::printf(
+      "crash test: %d kills, %zu messages sent, %zu acknowledged before the last kill "
+      "or after, %zu delivered; %zu delivered more than once (%zu extra writes), "
+      "%zu split by de-duplication failures\n",
+      kKills, sent.size(), acknowledged.size(), files.size(), rewritten, extra_writes, split);
   RecordProperty("messages_sent", std::to_string(sent.size()));
   RecordProperty("acknowledged", std::to_string(acknowledged.size()));
   RecordProperty("duplicate_deliveries", std::to_string(rewritten));

@@ -24,7 +24,9 @@ struct FaultFile {
   sqlite3_file* real() { return reinterpret_cast<sqlite3_file*>(this + 1); }
 };
 
-FaultFile* ff(sqlite3_file* f) { return reinterpret_cast<FaultFile*>(f); }
+FaultFile* ff(sqlite3_file* f) {
+  return reinterpret_cast<FaultFile*>(f);
+}
 
 // True (and counted) when the injected fault hits this operation.
 bool faultHits(FaultVfs& v, bool is_sync) {
@@ -118,15 +120,21 @@ int xSync(sqlite3_file* f, int flags) {
 int xFileSize(sqlite3_file* f, sqlite3_int64* size) {
   return ff(f)->real()->pMethods->xFileSize(ff(f)->real(), size);
 }
-int xLock(sqlite3_file* f, int l) { return ff(f)->real()->pMethods->xLock(ff(f)->real(), l); }
-int xUnlock(sqlite3_file* f, int l) { return ff(f)->real()->pMethods->xUnlock(ff(f)->real(), l); }
+int xLock(sqlite3_file* f, int l) {
+  return ff(f)->real()->pMethods->xLock(ff(f)->real(), l);
+}
+int xUnlock(sqlite3_file* f, int l) {
+  return ff(f)->real()->pMethods->xUnlock(ff(f)->real(), l);
+}
 int xCheckReservedLock(sqlite3_file* f, int* out) {
   return ff(f)->real()->pMethods->xCheckReservedLock(ff(f)->real(), out);
 }
 int xFileControl(sqlite3_file* f, int op, void* arg) {
   return ff(f)->real()->pMethods->xFileControl(ff(f)->real(), op, arg);
 }
-int xSectorSize(sqlite3_file* f) { return ff(f)->real()->pMethods->xSectorSize(ff(f)->real()); }
+int xSectorSize(sqlite3_file* f) {
+  return ff(f)->real()->pMethods->xSectorSize(ff(f)->real());
+}
 int xDeviceCharacteristics(sqlite3_file* f) {
   return ff(f)->real()->pMethods->xDeviceCharacteristics(ff(f)->real());
 }
@@ -136,7 +144,9 @@ int xShmMap(sqlite3_file* f, int pg, int sz, int extend, void volatile** out) {
 int xShmLock(sqlite3_file* f, int off, int n, int flags) {
   return ff(f)->real()->pMethods->xShmLock(ff(f)->real(), off, n, flags);
 }
-void xShmBarrier(sqlite3_file* f) { ff(f)->real()->pMethods->xShmBarrier(ff(f)->real()); }
+void xShmBarrier(sqlite3_file* f) {
+  ff(f)->real()->pMethods->xShmBarrier(ff(f)->real());
+}
 int xShmUnmap(sqlite3_file* f, int del) {
   return ff(f)->real()->pMethods->xShmUnmap(ff(f)->real(), del);
 }
@@ -145,13 +155,30 @@ int xFetch(sqlite3_file*, sqlite3_int64, int, void** out) {
   *out = nullptr;
   return SQLITE_OK;
 }
-int xUnfetch(sqlite3_file*, sqlite3_int64, void*) { return SQLITE_OK; }
+int xUnfetch(sqlite3_file*, sqlite3_int64, void*) {
+  return SQLITE_OK;
+}
 
 const sqlite3_io_methods kMethods = {
-    3,          xClose,       xRead,           xWrite,        xTruncate,
-    xSync,      xFileSize,    xLock,           xUnlock,       xCheckReservedLock,
-    xFileControl, xSectorSize, xDeviceCharacteristics, xShmMap, xShmLock,
-    xShmBarrier, xShmUnmap,   xFetch,          xUnfetch,
+    3,
+    xClose,
+    xRead,
+    xWrite,
+    xTruncate,
+    xSync,
+    xFileSize,
+    xLock,
+    xUnlock,
+    xCheckReservedLock,
+    xFileControl,
+    xSectorSize,
+    xDeviceCharacteristics,
+    xShmMap,
+    xShmLock,
+    xShmBarrier,
+    xShmUnmap,
+    xFetch,
+    xUnfetch,
 };
 
 int vOpen(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, int* out_flags) {
@@ -194,16 +221,30 @@ int vAccess(sqlite3_vfs*, const char* name, int flags, int* out) {
 int vFullPathname(sqlite3_vfs*, const char* name, int n, char* out) {
   return base()->xFullPathname(base(), name, n, out);
 }
-void* vDlOpen(sqlite3_vfs*, const char* name) { return base()->xDlOpen(base(), name); }
-void vDlError(sqlite3_vfs*, int n, char* msg) { base()->xDlError(base(), n, msg); }
+void* vDlOpen(sqlite3_vfs*, const char* name) {
+  return base()->xDlOpen(base(), name);
+}
+void vDlError(sqlite3_vfs*, int n, char* msg) {
+  base()->xDlError(base(), n, msg);
+}
 void (*vDlSym(sqlite3_vfs*, void* h, const char* sym))(void) {
   return base()->xDlSym(base(), h, sym);
 }
-void vDlClose(sqlite3_vfs*, void* h) { base()->xDlClose(base(), h); }
-int vRandomness(sqlite3_vfs*, int n, char* out) { return base()->xRandomness(base(), n, out); }
-int vSleep(sqlite3_vfs*, int us) { return base()->xSleep(base(), us); }
-int vCurrentTime(sqlite3_vfs*, double* out) { return base()->xCurrentTime(base(), out); }
-int vGetLastError(sqlite3_vfs*, int n, char* out) { return base()->xGetLastError(base(), n, out); }
+void vDlClose(sqlite3_vfs*, void* h) {
+  base()->xDlClose(base(), h);
+}
+int vRandomness(sqlite3_vfs*, int n, char* out) {
+  return base()->xRandomness(base(), n, out);
+}
+int vSleep(sqlite3_vfs*, int us) {
+  return base()->xSleep(base(), us);
+}
+int vCurrentTime(sqlite3_vfs*, double* out) {
+  return base()->xCurrentTime(base(), out);
+}
+int vGetLastError(sqlite3_vfs*, int n, char* out) {
+  return base()->xGetLastError(base(), n, out);
+}
 int vCurrentTimeInt64(sqlite3_vfs*, sqlite3_int64* out) {
   return base()->xCurrentTimeInt64(base(), out);
 }

@@ -54,7 +54,8 @@ inline std::map<std::string, std::set<std::string>> deliveredFiles(const TempDir
   for (std::filesystem::directory_iterator it(dir / "out", ec), end; !ec && it != end;
        it.increment(ec)) {
     std::string name = it->path().filename().string();
-    if (it->path().extension() == ".xml" && name.size() > 36) files[name.substr(0, 36)].insert(name);
+    if (it->path().extension() == ".xml" && name.size() > 36)
+      files[name.substr(0, 36)].insert(name);
   }
   return files;
 }

@@ -102,10 +102,10 @@ struct ExpectedAck {
 struct AttemptRecord {
   int64_t delivery_id = 0;
   enum class Next { kDelivered, kRetry, kDeadLetter } next = Next::kDelivered;
-  TimePoint at{};               // when the attempt ended (audit, updated_at)
-  TimePoint next_attempt_at{};  // kRetry only
-  std::string error;            // the attempt's failure, empty on success
-  std::string remote_id;        // an id the peer gave the message
+  TimePoint at{};                                  // when the attempt ended (audit, updated_at)
+  TimePoint next_attempt_at{};                     // kRetry only
+  std::string error;                               // the attempt's failure, empty on success
+  std::string remote_id;                           // an id the peer gave the message
   DeadLetterCause cause = DeadLetterCause::kNone;  // kDeadLetter only
   // kDelivered only: acknowledgements to expect, recorded in the same transaction.
   std::vector<ExpectedAck> expect_acks;
@@ -137,12 +137,12 @@ enum class PendingAckState : uint8_t {
 
 struct PendingAck {
   int64_t id = 0;
-  int64_t message_id = 0;   // the acknowledged (original) message
+  int64_t message_id = 0;  // the acknowledged (original) message
   int64_t delivery_id = 0;
   std::string tracking_id;  // the original's tracking id
   AckKind kind = AckKind::kInfrastructure;
-  std::string address;      // the recipient it was delivered to
-  TimePoint created_at{};   // when the expectation was recorded (= delivered)
+  std::string address;     // the recipient it was delivered to
+  TimePoint created_at{};  // when the expectation was recorded (= delivered)
   TimePoint expected_by{};
   PendingAckState state = PendingAckState::kOpen;
   TimePoint resolved_at{};
@@ -189,8 +189,8 @@ inline constexpr std::string_view kRecovered = "recovered";
 }  // namespace audit_event
 
 struct DeadLetterQuery {
-  std::string route;               // empty: every route
-  int64_t after_delivery_id = 0;   // paging: ids greater than this
+  std::string route;              // empty: every route
+  int64_t after_delivery_id = 0;  // paging: ids greater than this
   size_t limit = 100;
 };
 
@@ -212,7 +212,7 @@ struct ReplayOptions {
 
 struct RouteQueueStats {
   std::string route;
-  int64_t queued = 0;     // pending + waiting + in flight
+  int64_t queued = 0;  // pending + waiting + in flight
   int64_t in_flight = 0;
   std::optional<TimePoint> oldest_queued;  // created_at of the oldest queued delivery
   int64_t dead_letters = 0;
@@ -226,12 +226,12 @@ struct StoreStatistics {
 };
 
 struct PruneStats {
-  int64_t bodies_pruned = 0;      // bodies of finished messages older than the body retention
-  int64_t messages_deleted = 0;   // headers and deliveries older than the audit retention
+  int64_t bodies_pruned = 0;     // bodies of finished messages older than the body retention
+  int64_t messages_deleted = 0;  // headers and deliveries older than the audit retention
   int64_t audit_deleted = 0;
   int64_t dedup_keys_deleted = 0;
   int64_t acks_deleted = 0;
-  int64_t bytes_reclaimed = 0;    // file space given back (SQLite: incremental vacuum)
+  int64_t bytes_reclaimed = 0;  // file space given back (SQLite: incremental vacuum)
 };
 
 // Thread-safety: every method may be called from any thread. Asynchronous methods commit as part
@@ -328,13 +328,14 @@ enum class Durability {
   kFsync,  // every commit is fsynced: survives power loss (the default)
   kOs,     // commits are in the OS page cache: survive a process crash, not a power loss
 };
-bool parseStoreBackend(std::string_view text, StoreBackend* out);  // "sqlite" | "postgres" | "memory"
-bool parseDurability(std::string_view text, Durability* out);      // "fsync" | "os"
+bool parseStoreBackend(std::string_view text,
+                       StoreBackend* out);                     // "sqlite" | "postgres" | "memory"
+bool parseDurability(std::string_view text, Durability* out);  // "fsync" | "os"
 
 struct StoreConfig {
   StoreBackend backend = StoreBackend::kSqlite;
   std::string path = "var/itk-router.db";  // sqlite: the database file
-  std::string url;                          // postgres: a libpq connection string
+  std::string url;                         // postgres: a libpq connection string
   Durability durability = Durability::kFsync;
   // Group commit: a batch closes when it holds this many writes or when the first one has
   // waited max_wait, whichever is first. max_batch 1 is one transaction per write.
@@ -343,7 +344,7 @@ struct StoreConfig {
   // Writes queued beyond this are refused (the router answers busy): bounded memory.
   size_t max_queued_writes = 10000;
   std::chrono::seconds dedup_window{7 * 24 * 3600};
-  std::chrono::seconds body_retention{7 * 24 * 3600};   // of finished messages
+  std::chrono::seconds body_retention{7 * 24 * 3600};    // of finished messages
   std::chrono::seconds audit_retention{90 * 24 * 3600};  // audit events and message headers
   // How long a write waits for another process (the CLI) holding the database lock.
   std::chrono::milliseconds busy_timeout{5000};

@@ -31,33 +31,33 @@ void AckTracker::onAckAccepted(const MessagePtr& ack,
   arrival.ack_message_id = ack->id;
   arrival.positive = h.ack_positive;
   arrival.at = clock_.now();
-  store_.resolveAck(std::move(arrival), [this, tracking = h.tracking_id,
-                                         acknowledged = h.acknowledged_tracking_id,
-                                         done = std::move(done)](
-                                            Result<std::optional<PendingAck>> r) {
-    if (!r.ok()) {
-      log::error("ack.correlate_failed", {{"tracking_id", tracking},
-                                          {"acknowledged_tracking_id", acknowledged},
-                                          {"error", r.status().toString()}});
-    } else if (*r) {
-      ++resolved_;
-      const PendingAck& a = **r;
-      log::info("ack.correlated",
-                {{"tracking_id", a.tracking_id},
-                 {"kind", ackKindName(a.kind)},
-                 {"positive", a.positive},
-                 {"latency_ms", static_cast<long long>(
-                                    std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        a.resolved_at - a.created_at)
-                                        .count())}});
-      if (hooks_.on_resolved) hooks_.on_resolved(a);
-    } else {
-      ++unmatched_;
-      log::info("ack.unmatched", {{"tracking_id", tracking},
-                                  {"acknowledged_tracking_id", acknowledged}});
-    }
-    if (done) done(std::move(r));
-  });
+  store_.resolveAck(
+      std::move(arrival),
+      [this, tracking = h.tracking_id, acknowledged = h.acknowledged_tracking_id,
+       done = std::move(done)](Result<std::optional<PendingAck>> r) {
+        if (!r.ok()) {
+          log::error("ack.correlate_failed", {{"tracking_id", tracking},
+                                              {"acknowledged_tracking_id", acknowledged},
+                                              {"error", r.status().toString()}});
+        } else if (*r) {
+          ++resolved_;
+          const PendingAck& a = **r;
+          log::info("ack.correlated",
+                    {{"tracking_id", a.tracking_id},
+                     {"kind", ackKindName(a.kind)},
+                     {"positive", a.positive},
+                     {"latency_ms",
+                      static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                 a.resolved_at - a.created_at)
+                                                 .count())}});
+          if (hooks_.on_resolved) hooks_.on_resolved(a);
+        } else {
+          ++unmatched_;
+          log::info("ack.unmatched",
+                    {{"tracking_id", tracking}, {"acknowledged_tracking_id", acknowledged}});
+        }
+        if (done) done(std::move(r));
+      });
 }
 
 Result<size_t> AckTracker::expireDue(size_t limit) {

@@ -20,8 +20,8 @@
 namespace itk {
 
 struct AckTimeouts {
-  std::chrono::seconds infrastructure{3600};       // an infack is automatic: an hour is generous
-  std::chrono::seconds business{5 * 24 * 3600};    // a busack waits for a person or a system
+  std::chrono::seconds infrastructure{3600};     // an infack is automatic: an hour is generous
+  std::chrono::seconds business{5 * 24 * 3600};  // a busack waits for a person or a system
 };
 
 // The acks a delivered message asked for, due by now + their timeout. Acknowledgements never ask

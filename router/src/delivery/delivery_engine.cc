@@ -50,11 +50,11 @@ struct DeliveryEngine::State : std::enable_shared_from_this<DeliveryEngine::Stat
   // Strand-only state.
   bool started = false;
   bool stopping = false;
-  bool claiming = false;       // a claim is at the store
+  bool claiming = false;        // a claim is at the store
   bool pump_requested = false;  // a pump was asked for while claiming
   std::function<void()> on_stopped;
   std::vector<std::function<void(size_t)>> poll_waiters;  // wait for the next claim
-  size_t in_flight = 0;  // claimed and not yet recorded
+  size_t in_flight = 0;                                   // claimed and not yet recorded
   std::map<std::string, size_t, std::less<>> endpoint_in_flight;
   std::set<int64_t> notices_outstanding;  // dead letters offered to on_dead_letter
 
@@ -117,11 +117,11 @@ struct DeliveryEngine::State : std::enable_shared_from_this<DeliveryEngine::Stat
     }
     claiming = true;
     pump_requested = false;
-    auto waiters = std::make_shared<std::vector<std::function<void(size_t)>>>(
-        std::move(poll_waiters));
+    auto waiters =
+        std::make_shared<std::vector<std::function<void(size_t)>>>(std::move(poll_waiters));
     poll_waiters.clear();
-    store.claimDue(request, [self = shared_from_this(), limit = request.limit, waiters](
-                                Result<ClaimResult> r) mutable {
+    store.claimDue(request, [self = shared_from_this(), limit = request.limit,
+                             waiters](Result<ClaimResult> r) mutable {
       self->onStrand([self, limit, waiters, r = std::move(r)]() mutable {
         self->claimed(std::move(r), limit, *waiters);
       });
@@ -189,19 +189,17 @@ struct DeliveryEngine::State : std::enable_shared_from_this<DeliveryEngine::Stat
     }
     // Spine persistDuration, MESH's 5 days: past the route's deadline a message is not sent.
     if (now >= task.deadline) {
-      SendResult expired = SendResult::permanent(
-          "the route's deadline " + formatIsoSeconds(task.deadline) + " passed before attempt " +
-          std::to_string(task.attempts + 1));
-      finish(std::move(task), *message, std::move(expired),
-             DeadLetterCause::kDeadlineExpired);
+      SendResult expired =
+          SendResult::permanent("the route's deadline " + formatIsoSeconds(task.deadline) +
+                                " passed before attempt " + std::to_string(task.attempts + 1));
+      finish(std::move(task), *message, std::move(expired), DeadLetterCause::kDeadlineExpired);
       return;
     }
     std::shared_ptr<const EndpointSpec> endpoint = routes->endpoint(task.endpoint);
     if (!endpoint) {
       // Retryable: an operator may be fixing the table; attempts and the deadline still bound it.
       finish(std::move(task), *message,
-             SendResult::retryable("endpoint '" + task.endpoint +
-                                   "' is not in the routing table"));
+             SendResult::retryable("endpoint '" + task.endpoint + "' is not in the routing table"));
       return;
     }
     Transport* transport = transports(endpoint->transport);
@@ -254,8 +252,8 @@ struct DeliveryEngine::State : std::enable_shared_from_this<DeliveryEngine::Stat
         auto params = routes->route(task.route);
         RetrySpec spec = params ? params->retry : RetrySpec{};
         spec.max_attempts = task.max_attempts;  // fixed when the message was accepted
-        auto next = RetryPolicy(spec).nextAttempt(attempts_made, now, task.deadline,
-                                                  options.random());
+        auto next =
+            RetryPolicy(spec).nextAttempt(attempts_made, now, task.deadline, options.random());
         record.error = result.detail;
         if (next) {
           record.next = AttemptRecord::Next::kRetry;
@@ -264,21 +262,21 @@ struct DeliveryEngine::State : std::enable_shared_from_this<DeliveryEngine::Stat
           record.next = AttemptRecord::Next::kDeadLetter;
           record.cause = attempts_made >= task.max_attempts ? DeadLetterCause::kAttemptsExhausted
                                                             : DeadLetterCause::kDeadlineExpired;
-          record.error = "gave up after " + std::to_string(attempts_made) +
-                         " attempt(s): " + result.detail;
+          record.error =
+              "gave up after " + std::to_string(attempts_made) + " attempt(s): " + result.detail;
         }
         break;
       }
     }
-    log::write(record.next == AttemptRecord::Next::kDeadLetter ? log::Level::kWarn
-                                                               : log::Level::kInfo,
-               "delivery.attempt",
-               {{"tracking_id", message ? message->header.tracking_id : std::string()},
-                {"route", task.route},
-                {"endpoint", task.endpoint},
-                {"attempt", attempts_made},
-                {"outcome", outcomeName(result.outcome)},
-                {"detail", record.error.empty() ? result.detail : record.error}});
+    log::write(
+        record.next == AttemptRecord::Next::kDeadLetter ? log::Level::kWarn : log::Level::kInfo,
+        "delivery.attempt",
+        {{"tracking_id", message ? message->header.tracking_id : std::string()},
+         {"route", task.route},
+         {"endpoint", task.endpoint},
+         {"attempt", attempts_made},
+         {"outcome", outcomeName(result.outcome)},
+         {"detail", record.error.empty() ? result.detail : record.error}});
     record_(std::move(task), std::move(message), std::move(result), std::move(record));
   }
 
@@ -300,8 +298,9 @@ struct DeliveryEngine::State : std::enable_shared_from_this<DeliveryEngine::Stat
     if (!s.ok() && s.code() != Code::kNotFound && !stopping) {
       // The store cannot take the outcome now (disk full, I/O error). Keep the slot and try
       // again: dropping the record would leave the delivery in flight until a restart.
-      log::error("delivery.record_failed", {{"delivery_id", static_cast<long long>(task.delivery_id)},
-                                            {"error", s.toString()}});
+      log::error(
+          "delivery.record_failed",
+          {{"delivery_id", static_cast<long long>(task.delivery_id)}, {"error", s.toString()}});
       auto retry = std::make_shared<asio::steady_timer>(strand, options.record_retry);
       retry->async_wait([self = shared_from_this(), retry, task = std::move(task),
                          message = std::move(message), result = std::move(result),
@@ -317,8 +316,9 @@ struct DeliveryEngine::State : std::enable_shared_from_this<DeliveryEngine::Stat
     if (!s.ok()) {
       // notFound: no longer in flight (recovered by another process, or the engine is stopping
       // and the store refused); nothing to record here.
-      log::warn("delivery.record_dropped", {{"delivery_id", static_cast<long long>(task.delivery_id)},
-                                            {"error", s.toString()}});
+      log::warn(
+          "delivery.record_dropped",
+          {{"delivery_id", static_cast<long long>(task.delivery_id)}, {"error", s.toString()}});
     } else {
       if (hooks.on_attempt) hooks.on_attempt(task, record);
       if (record.next == AttemptRecord::Next::kDelivered && hooks.on_delivered)
@@ -361,8 +361,7 @@ struct DeliveryEngine::State : std::enable_shared_from_this<DeliveryEngine::Stat
   }
 
   void maybeStopped() {
-    if (stopping && in_flight == 0 && !claiming && on_stopped)
-      std::exchange(on_stopped, nullptr)();
+    if (stopping && in_flight == 0 && !claiming && on_stopped) std::exchange(on_stopped, nullptr)();
   }
 };
 
@@ -382,9 +381,13 @@ void DeliveryEngine::start() {
   });
 }
 
-void DeliveryEngine::notify() { state_->requestPump(); }
+void DeliveryEngine::notify() {
+  state_->requestPump();
+}
 
-void DeliveryEngine::pollNow() { notify(); }
+void DeliveryEngine::pollNow() {
+  notify();
+}
 
 void DeliveryEngine::pollNow(std::function<void(size_t started)> done) {
   asio::post(state_->strand, [s = state_, done = std::move(done)]() mutable {

@@ -8,7 +8,9 @@ Housekeeper::Housekeeper(Store& store, AckTracker& acks, const Clock& clock,
                          HousekeeperOptions options)
     : store_(store), acks_(acks), clock_(clock), options_(options) {}
 
-Housekeeper::~Housekeeper() { stop(); }
+Housekeeper::~Housekeeper() {
+  stop();
+}
 
 void Housekeeper::start() {
   stopping_ = false;
@@ -44,11 +46,12 @@ void Housekeeper::runOnce() {
     log::error("housekeeping.prune_failed", {{"error", pruned.status().toString()}});
     return;
   }
-  log::info("housekeeping.pruned", {{"bodies", static_cast<long long>(pruned->bodies_pruned)},
-                                    {"messages", static_cast<long long>(pruned->messages_deleted)},
-                                    {"audit_events", static_cast<long long>(pruned->audit_deleted)},
-                                    {"dedup_keys", static_cast<long long>(pruned->dedup_keys_deleted)},
-                                    {"bytes_reclaimed", static_cast<long long>(pruned->bytes_reclaimed)}});
+  log::info("housekeeping.pruned",
+            {{"bodies", static_cast<long long>(pruned->bodies_pruned)},
+             {"messages", static_cast<long long>(pruned->messages_deleted)},
+             {"audit_events", static_cast<long long>(pruned->audit_deleted)},
+             {"dedup_keys", static_cast<long long>(pruned->dedup_keys_deleted)},
+             {"bytes_reclaimed", static_cast<long long>(pruned->bytes_reclaimed)}});
 }
 
 }  // namespace itk

@@ -73,7 +73,9 @@ std::string actor() {
   return std::string("cli:") + (user && *user ? user : "unknown");
 }
 
-std::string when(TimePoint t) { return formatIsoMillis(t); }
+std::string when(TimePoint t) {
+  return formatIsoMillis(t);
+}
 
 bool parseId(const std::string& text, int64_t* out) {
   char* end = nullptr;
@@ -118,8 +120,7 @@ void printMessage(Store& store, int64_t id, std::ostream& out) {
     out << "  transport id:    " << m.origin.transport_message_id << "\n";
   auto full = store.loadMessage(id);
   out << "  body:            "
-      << (full.ok() ? std::to_string((*full)->body->size()) + " bytes"
-                    : full.status().message())
+      << (full.ok() ? std::to_string((*full)->body->size()) + " bytes" : full.status().message())
       << "\n";
 
   out << "deliveries\n";
@@ -154,13 +155,19 @@ void printMessage(Store& store, int64_t id, std::ostream& out) {
     for (const PendingAck& a : *acks) {
       out << "  " << ackKindName(a.kind) << " from " << a.address << ": ";
       switch (a.state) {
-        case PendingAckState::kOpen: out << "expected by " << when(a.expected_by); break;
-        case PendingAckState::kResolved:
-          out << (a.positive ? "acked" : "NACKED") << " at " << when(a.resolved_at)
-              << " (message " << a.ack_message_id << ")";
+        case PendingAckState::kOpen:
+          out << "expected by " << when(a.expected_by);
           break;
-        case PendingAckState::kExpired: out << "timed out at " << when(a.expected_by); break;
-        case PendingAckState::kEarly: out << "arrived early"; break;
+        case PendingAckState::kResolved:
+          out << (a.positive ? "acked" : "NACKED") << " at " << when(a.resolved_at) << " (message "
+              << a.ack_message_id << ")";
+          break;
+        case PendingAckState::kExpired:
+          out << "timed out at " << when(a.expected_by);
+          break;
+        case PendingAckState::kEarly:
+          out << "arrived early";
+          break;
       }
       out << "\n";
     }
@@ -183,8 +190,7 @@ void printAudit(Store& store, const std::string& tracking_id, std::ostream& out)
 
 }  // namespace
 
-int runMessagesCommand(const std::vector<std::string>& raw, std::ostream& out,
-                       std::ostream& err) {
+int runMessagesCommand(const std::vector<std::string>& raw, std::ostream& out, std::ostream& err) {
   Args args = parse(raw, {});
   if (!args.error.empty() || args.words.size() != 2 || args.words[0] != "show") {
     err << (args.error.empty() ? "" : args.error + "\n") << kMessagesUsage;
@@ -222,8 +228,8 @@ int runDeadLettersCommand(const std::vector<std::string>& raw, std::ostream& out
   return runDeadLettersCommand(raw, out, err, SystemClock::instance());
 }
 
-int runDeadLettersCommand(const std::vector<std::string>& raw, std::ostream& out,
-                          std::ostream& err, const Clock& clock) {
+int runDeadLettersCommand(const std::vector<std::string>& raw, std::ostream& out, std::ostream& err,
+                          const Clock& clock) {
   Args args = parse(raw, {"all"});
   bool list = !args.words.empty() && args.words[0] == "list" && args.words.size() == 1;
   bool replay_all = args.words.size() == 1 && args.words[0] == "replay" && args.option("all");
@@ -272,8 +278,8 @@ int runDeadLettersCommand(const std::vector<std::string>& raw, std::ostream& out
       out << d.delivery_id << "\t" << when(d.updated_at) << "\t"
           << (d.route.empty() ? "-" : d.route) << "\t" << (d.endpoint.empty() ? "-" : d.endpoint)
           << "\t" << deadLetterCauseName(d.cause) << "\t" << d.attempts << "\t"
-          << (d.sender_notified ? "yes" : "no") << "\t" << e.tracking_id << "\t"
-          << e.sender_address << "\t" << d.address << "\t" << d.last_error << "\n";
+          << (d.sender_notified ? "yes" : "no") << "\t" << e.tracking_id << "\t" << e.sender_address
+          << "\t" << d.address << "\t" << d.last_error << "\n";
     }
     if (dead->size() == query.limit)
       out << "(more may follow: --after " << dead->back().task.delivery_id << ")\n";

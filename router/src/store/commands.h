@@ -24,8 +24,7 @@
 
 namespace itk {
 
-int runMessagesCommand(const std::vector<std::string>& args, std::ostream& out,
-                       std::ostream& err);
+int runMessagesCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int runDeadLettersCommand(const std::vector<std::string>& args, std::ostream& out,
                           std::ostream& err);
 

@@ -172,8 +172,8 @@ void MemoryStore::recordAttempt(AttemptRecord record, std::function<void(Status)
     status = injectedFailure();
     if (!status.ok()) {
     } else if (it == deliveries_.end() || it->second.state != DeliveryState::kInFlight) {
-      status = Status::notFound("delivery " + std::to_string(record.delivery_id) +
-                                " is not in flight");
+      status =
+          Status::notFound("delivery " + std::to_string(record.delivery_id) + " is not in flight");
     } else {
       DeliveryTask& d = it->second;
       d.attempts += 1;
@@ -183,7 +183,9 @@ void MemoryStore::recordAttempt(AttemptRecord record, std::function<void(Status)
       auto entry = store_rules::attemptAudit(record, d.attempts, d.endpoint);
       audit(record.at, d.message_id, d.delivery_id, entry.event, std::move(entry.detail));
       switch (record.next) {
-        case AttemptRecord::Next::kDelivered: d.state = DeliveryState::kDelivered; break;
+        case AttemptRecord::Next::kDelivered:
+          d.state = DeliveryState::kDelivered;
+          break;
         case AttemptRecord::Next::kDeadLetter:
           d.state = DeliveryState::kDeadLetter;
           d.cause = record.cause;
@@ -243,7 +245,8 @@ void MemoryStore::resolveAck(AckArrival arrival,
     // those, the one delivered to the ack's sender, then the oldest.
     PendingAck* best = nullptr;
     auto rank = [&](const PendingAck& a) {
-      return (a.state == PendingAckState::kOpen ? 0 : 2) + (a.address == arrival.from_address ? 0 : 1);
+      return (a.state == PendingAckState::kOpen ? 0 : 2) +
+             (a.address == arrival.from_address ? 0 : 1);
     };
     for (auto& [id, a] : acks_) {
       if (a.tracking_id != arrival.acknowledged_tracking_id) continue;
@@ -296,7 +299,8 @@ void MemoryStore::markSenderNotified(int64_t delivery_id, TimePoint at,
     status = injectedFailure();
     if (!status.ok()) {
     } else if (it == deliveries_.end() || it->second.state != DeliveryState::kDeadLetter) {
-      status = Status::notFound("delivery " + std::to_string(delivery_id) + " is not a dead letter");
+      status =
+          Status::notFound("delivery " + std::to_string(delivery_id) + " is not a dead letter");
     } else {
       it->second.sender_notified = true;
       audit(at, it->second.message_id, delivery_id, audit_event::kSenderNotified,
@@ -324,8 +328,7 @@ Result<MessagePtr> MemoryStore::loadMessage(int64_t message_id) {
   auto it = messages_.find(message_id);
   if (it == messages_.end()) return Status::notFound("message " + std::to_string(message_id));
   if (it->second.body_pruned)
-    return Status::storeError("the body of message " + std::to_string(message_id) +
-                              " was pruned");
+    return Status::storeError("the body of message " + std::to_string(message_id) + " was pruned");
   return MessagePtr(it->second.message);
 }
 
@@ -530,7 +533,8 @@ Result<PruneStats> MemoryStore::prune(TimePoint now) {
     }
     ++it;
   }
-  stats.audit_deleted = std::erase_if(audit_, [&](const AuditEvent& e) { return e.at <= audit_cutoff; });
+  stats.audit_deleted =
+      std::erase_if(audit_, [&](const AuditEvent& e) { return e.at <= audit_cutoff; });
   stats.acks_deleted += std::erase_if(acks_, [&](const auto& kv) {
     return kv.second.state == PendingAckState::kEarly && kv.second.created_at <= audit_cutoff;
   });
@@ -553,6 +557,8 @@ Result<size_t> MemoryStore::recover(TimePoint now) {
   return n;
 }
 
-Status MemoryStore::health() { return {}; }
+Status MemoryStore::health() {
+  return {};
+}
 
 }  // namespace itk

@@ -32,10 +32,10 @@ constexpr std::string_view kSchema[] = {
     "  origin_transport TEXT NOT NULL,"
     "  origin_peer TEXT NOT NULL,"
     "  origin_authenticated_as TEXT NOT NULL,"
-    "  transport_message_id TEXT,"  // NULL when the transport gave none
+    "  transport_message_id TEXT,"        // NULL when the transport gave none
     "  origin_attributes TEXT NOT NULL,"  // length-prefixed key, value, key, value, ...
     "  body_size BIGINT NOT NULL,"
-    "  finished_at BIGINT,"     // when its last delivery reached a final state
+    "  finished_at BIGINT,"  // when its last delivery reached a final state
     "  body_pruned_at BIGINT)",
 
     "CREATE TABLE IF NOT EXISTS message_bodies ("

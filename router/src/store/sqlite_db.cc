@@ -5,15 +5,28 @@ namespace itk::sqlite {
 Status errorStatus(int rc, std::string_view message, std::string_view what) {
   std::string text(what);
   switch (rc & 0xff) {
-    case SQLITE_FULL: text += ": disk full"; break;
-    case SQLITE_IOERR: text += ": I/O error"; break;
+    case SQLITE_FULL:
+      text += ": disk full";
+      break;
+    case SQLITE_IOERR:
+      text += ": I/O error";
+      break;
     case SQLITE_BUSY:
-    case SQLITE_LOCKED: text += ": the database is locked by another connection"; break;
+    case SQLITE_LOCKED:
+      text += ": the database is locked by another connection";
+      break;
     case SQLITE_CORRUPT:
-    case SQLITE_NOTADB: text += ": the database file is damaged or not a database"; break;
-    case SQLITE_CANTOPEN: text += ": cannot open the database file"; break;
-    case SQLITE_READONLY: text += ": the database is read-only"; break;
-    default: break;
+    case SQLITE_NOTADB:
+      text += ": the database file is damaged or not a database";
+      break;
+    case SQLITE_CANTOPEN:
+      text += ": cannot open the database file";
+      break;
+    case SQLITE_READONLY:
+      text += ": the database is read-only";
+      break;
+    default:
+      break;
   }
   text += " (" + std::string(message) + ", code " + std::to_string(rc) + ")";
   return Status::storeError(std::move(text));
@@ -82,8 +95,8 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& path, int flags, const s
   int rc = sqlite3_open_v2(path.c_str(), &handle, flags | SQLITE_OPEN_NOMUTEX,
                            vfs.empty() ? nullptr : vfs.c_str());
   if (rc != SQLITE_OK) {
-    Status s = errorStatus(rc, handle ? sqlite3_errmsg(handle) : sqlite3_errstr(rc),
-                           "open " + path);
+    Status s =
+        errorStatus(rc, handle ? sqlite3_errmsg(handle) : sqlite3_errstr(rc), "open " + path);
     sqlite3_close_v2(handle);
     return s;
   }

@@ -23,15 +23,19 @@ using store_rules::isFinal;
 
 namespace {
 
-int64_t ms(TimePoint t) { return toEpochMillis(t); }
-TimePoint at(int64_t v) { return fromEpochMillis(v); }
+int64_t ms(TimePoint t) {
+  return toEpochMillis(t);
+}
+TimePoint at(int64_t v) {
+  return fromEpochMillis(v);
+}
 
 // ---- Column lists and the rows they read ----
 
-#define ITK_DELIVERY_COLUMNS(p)                                                                 \
-  p "id, " p "message_id, " p "route, " p "endpoint, " p "address, " p "ordering_key, " p      \
-    "state, " p "attempts, " p "max_attempts, " p "next_attempt_at, " p "deadline, " p          \
-    "created_at, " p "updated_at, " p "last_error, " p "remote_id, " p "dead_cause, " p         \
+#define ITK_DELIVERY_COLUMNS(p)                                                           \
+  p "id, " p "message_id, " p "route, " p "endpoint, " p "address, " p "ordering_key, " p \
+    "state, " p "attempts, " p "max_attempts, " p "next_attempt_at, " p "deadline, " p    \
+    "created_at, " p "updated_at, " p "last_error, " p "remote_id, " p "dead_cause, " p   \
     "sender_notified"
 constexpr int kDeliveryColumnCount = 17;
 
@@ -57,10 +61,10 @@ DeliveryTask readDelivery(const Stmt& s, int c = 0) {
   return d;
 }
 
-#define ITK_MESSAGE_COLUMNS                                                                     \
-  "id, received_at, format, kind, service, interaction, tracking_id, addresses, "              \
-  "sender_address, audit_identity, infack_requested, busack_requested, "                       \
-  "acknowledged_tracking_id, ack_positive, origin_transport, origin_peer, "                    \
+#define ITK_MESSAGE_COLUMNS                                                       \
+  "id, received_at, format, kind, service, interaction, tracking_id, addresses, " \
+  "sender_address, audit_identity, infack_requested, busack_requested, "          \
+  "acknowledged_tracking_id, ack_positive, origin_transport, origin_peer, "       \
   "origin_authenticated_as, transport_message_id, origin_attributes, body_pruned_at"
 
 std::shared_ptr<Message> readMessage(const Stmt& s, bool* body_pruned) {
@@ -91,8 +95,8 @@ std::shared_ptr<Message> readMessage(const Stmt& s, bool* body_pruned) {
   return m;
 }
 
-#define ITK_ACK_COLUMNS                                                                         \
-  "id, message_id, delivery_id, tracking_id, kind, address, created_at, expected_by, state, "  \
+#define ITK_ACK_COLUMNS                                                                       \
+  "id, message_id, delivery_id, tracking_id, kind, address, created_at, expected_by, state, " \
   "resolved_at, ack_message_id, positive"
 
 PendingAck readAck(const Stmt& s) {
@@ -186,15 +190,16 @@ constexpr const char kInsertAck[] =
     "expected_by, state, resolved_at, ack_message_id, positive) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 constexpr const char kFindExpectation[] =
-    "SELECT " ITK_ACK_COLUMNS " FROM pending_acks WHERE tracking_id = ?1 AND state IN (0, 2) "
+    "SELECT " ITK_ACK_COLUMNS
+    " FROM pending_acks WHERE tracking_id = ?1 AND state IN (0, 2) "
     "AND kind IN (?2, ?3) ORDER BY (CASE WHEN state = 0 THEN 0 ELSE 2 END) + "
     "(CASE WHEN address = ?4 THEN 0 ELSE 1 END), id LIMIT 1";
 constexpr const char kResolveAck[] =
     "UPDATE pending_acks SET state = 1, resolved_at = ?2, ack_message_id = ?3, positive = ?4 "
     "WHERE id = ?1";
-constexpr const char kDueAcks[] =
-    "SELECT " ITK_ACK_COLUMNS " FROM pending_acks WHERE state = 0 AND expected_by < ?1 "
-    "ORDER BY expected_by LIMIT ?2";
+constexpr const char kDueAcks[] = "SELECT " ITK_ACK_COLUMNS
+                                  " FROM pending_acks WHERE state = 0 AND expected_by < ?1 "
+                                  "ORDER BY expected_by LIMIT ?2";
 constexpr const char kExpireAck[] = "UPDATE pending_acks SET state = 2 WHERE id = ?1";
 
 constexpr const char kMarkNotified[] = "UPDATE deliveries SET sender_notified = 1 WHERE id = ?1";
@@ -222,17 +227,16 @@ constexpr const char kSelectMessage[] =
 constexpr const char kSelectBody[] = "SELECT body FROM message_bodies WHERE message_id = ?1";
 constexpr const char kDeliveriesOf[] =
     "SELECT " ITK_DELIVERY_COLUMNS("") " FROM deliveries WHERE message_id = ?1 ORDER BY id";
-constexpr const char kByTrackingId[] =
-    "SELECT id FROM messages WHERE tracking_id = ?1 ORDER BY id";
+constexpr const char kByTrackingId[] = "SELECT id FROM messages WHERE tracking_id = ?1 ORDER BY id";
 constexpr const char kByTransportId[] =
     "SELECT id FROM messages WHERE transport_message_id = ?1 "
     "UNION SELECT message_id FROM deliveries WHERE remote_id = ?1 ORDER BY 1";
 constexpr const char kAuditTrail[] =
     "SELECT id, at, message_id, delivery_id, tracking_id, event, actor, detail "
     "FROM audit_events WHERE tracking_id = ?1 ORDER BY id";
-constexpr const char kAcksOf[] =
-    "SELECT " ITK_ACK_COLUMNS " FROM pending_acks WHERE message_id = ?1 AND state <> 3 "
-    "ORDER BY id";
+constexpr const char kAcksOf[] = "SELECT " ITK_ACK_COLUMNS
+                                 " FROM pending_acks WHERE message_id = ?1 AND state <> 3 "
+                                 "ORDER BY id";
 constexpr const char kDeadLetters[] =
     "SELECT " ITK_DELIVERY_COLUMNS("d.") ", m.tracking_id, m.service, m.sender_address "
     "FROM deliveries d JOIN messages m ON m.id = d.message_id "
@@ -253,7 +257,8 @@ constexpr const char kAckStats[] =
 // Retention.
 // INDEXED BY: both partial indexes qualify, and only messages_body_kept skips what is pruned.
 constexpr const char kPrunableBodies[] =
-    "SELECT id FROM messages INDEXED BY messages_body_kept WHERE finished_at IS NOT NULL AND body_pruned_at IS NULL "
+    "SELECT id FROM messages INDEXED BY messages_body_kept WHERE finished_at IS NOT NULL AND "
+    "body_pruned_at IS NULL "
     "AND finished_at <= ?1 ORDER BY finished_at LIMIT ?2";
 constexpr const char kExpiredMessages[] =
     "SELECT id FROM messages WHERE finished_at IS NOT NULL AND finished_at <= ?1 "
@@ -287,14 +292,14 @@ constexpr int64_t kDeleteChunk = 5000;  // audit events, dedup keys, early acks 
 Status insertAudit(Db& db, TimePoint when, int64_t message_id, int64_t delivery_id,
                    std::string_view tracking_id, std::string_view event, std::string_view detail,
                    std::string_view actor = "router") {
-  return db.run(kInsertAudit, ms(when), message_id, delivery_id, tracking_id, event, actor,
-                detail);
+  return db.run(kInsertAudit, ms(when), message_id, delivery_id, tracking_id, event, actor, detail);
 }
 
 // True when the FIFO key has a delivery other than `except` that is not final.
 Result<bool> keyActive(Db& db, const std::string& key, int64_t except) {
   bool active = false;
-  Status s = db.query(kKeyActive, [&](const Stmt&) { active = true; }, key, except);
+  Status s = db.query(
+      kKeyActive, [&](const Stmt&) { active = true; }, key, except);
   if (!s.ok()) return s;
   return active;
 }
@@ -303,10 +308,12 @@ Result<bool> keyActive(Db& db, const std::string& key, int64_t except) {
 Status promoteNext(Db& db, const std::string& key, TimePoint now) {
   if (key.empty()) return {};
   bool has_head = false;
-  Status s = db.query(kKeyHasHead, [&](const Stmt&) { has_head = true; }, key);
+  Status s = db.query(
+      kKeyHasHead, [&](const Stmt&) { has_head = true; }, key);
   if (!s.ok() || has_head) return s;
   int64_t next = 0;
-  s = db.query(kKeyNextWaiting, [&](const Stmt& r) { next = r.int64(0); }, key);
+  s = db.query(
+      kKeyNextWaiting, [&](const Stmt& r) { next = r.int64(0); }, key);
   if (!s.ok() || next == 0) return s;
   return db.run(kPromote, next, ms(now));
 }
@@ -314,14 +321,19 @@ Status promoteNext(Db& db, const std::string& key, TimePoint now) {
 // Sets finished_at once no delivery of the message is left to do (retention starts then).
 Status updateFinished(Db& db, int64_t message_id, TimePoint now) {
   bool active = false;
-  Status s = db.query(kMessageActive, [&](const Stmt&) { active = true; }, message_id);
+  Status s = db.query(
+      kMessageActive, [&](const Stmt&) { active = true; }, message_id);
   if (!s.ok() || active) return s;
   return db.run(kSetFinished, message_id, ms(now));
 }
 
-bool isStoreError(const Status& s) { return s.code() == Code::kStoreError; }
+bool isStoreError(const Status& s) {
+  return s.code() == Code::kStoreError;
+}
 
-const Status& statusOf(const Status& s) { return s; }
+const Status& statusOf(const Status& s) {
+  return s;
+}
 template <class T>
 const Status& statusOf(const Result<T>& r) {
   return r.status();
@@ -334,8 +346,7 @@ const Status& statusOf(const Result<T>& r) {
 SqliteStore::SqliteStore(StoreConfig config, std::string vfs)
     : config_(std::move(config)), vfs_(std::move(vfs)) {}
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const StoreConfig& config,
-                                                       std::string vfs) {
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const StoreConfig& config, std::string vfs) {
   std::unique_ptr<SqliteStore> store(new SqliteStore(config, std::move(vfs)));
   Status s = store->init();
   if (!s.ok()) return s;
@@ -398,14 +409,14 @@ Status SqliteStore::init() {
   // syncs only at checkpoints; a commit is in the OS page cache and survives a process crash,
   // and WAL mode stays consistent on power loss (the last commits may be lost). OFF would skip
   // the checkpoint syncs too and could corrupt the file on power loss, so it is never used.
-  Status s = w.exec(config_.durability == Durability::kFsync
-                        ? "PRAGMA synchronous = FULL"
-                        : "PRAGMA synchronous = NORMAL");
+  Status s = w.exec(config_.durability == Durability::kFsync ? "PRAGMA synchronous = FULL"
+                                                             : "PRAGMA synchronous = NORMAL");
   if (!s.ok()) return s;
   // 16 MB of page cache for the writer (indexes of a long queue), a WAL trimmed back to 64 MB
   // after checkpoints.
-  s = w.exec("PRAGMA cache_size = -16384; PRAGMA journal_size_limit = 67108864; "
-             "PRAGMA temp_store = MEMORY; PRAGMA foreign_keys = OFF");
+  s = w.exec(
+      "PRAGMA cache_size = -16384; PRAGMA journal_size_limit = 67108864; "
+      "PRAGMA temp_store = MEMORY; PRAGMA foreign_keys = OFF");
   if (!s.ok()) return s;
 
   if (router) {
@@ -455,9 +466,8 @@ int SqliteStore::walHook(void* self, sqlite3* db, const char*, int pages) {
   if (wal >= threshold * kWalHardLimitFactor) {
     int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     if (rc != SQLITE_OK)
-      log::warn("store.checkpoint_failed", {{"error", sqlite::errorStatus(rc, sqlite3_errmsg(db),
-                                                                           "checkpoint")
-                                                          .toString()}});
+      log::warn("store.checkpoint_failed",
+                {{"error", sqlite::errorStatus(rc, sqlite3_errmsg(db), "checkpoint").toString()}});
   } else if (wal >= threshold) {
     {
       std::lock_guard lock(store->checkpoint_mu_);
@@ -477,11 +487,11 @@ void SqliteStore::checkpointLoop() {
     lock.unlock();
     // PASSIVE: copies what it can without blocking the writer or readers; the writer starts
     // the WAL over once a checkpoint has copied everything.
-    int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_->handle(), nullptr,
-                                       SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                       nullptr, nullptr);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-      log::warn("store.checkpoint_failed", {{"error", checkpoint_db_->error(rc, "checkpoint")
-                                                          .toString()}});
+      log::warn("store.checkpoint_failed",
+                {{"error", checkpoint_db_->error(rc, "checkpoint").toString()}});
     lock.lock();
   }
 }
@@ -500,7 +510,8 @@ auto SqliteStore::read(F&& fn) -> decltype(fn(std::declval<Db&>())) {
   {
     std::unique_lock lock(readers_mu_);
     readers_cv_.wait(lock, [&] {
-      return !idle_readers_.empty() || open_readers_ < std::max<size_t>(config_.read_connections, 1);
+      return !idle_readers_.empty() ||
+             open_readers_ < std::max<size_t>(config_.read_connections, 1);
     });
     if (!idle_readers_.empty()) {
       db = std::move(idle_readers_.back());
@@ -553,8 +564,8 @@ bool SqliteStore::enqueue(Job job, Status* refusal) {
 }
 
 template <class R>
-SqliteStore::Job SqliteStore::makeJob(std::function<R(Db&)> apply,
-                                      std::function<void(R)> deliver, bool alone) {
+SqliteStore::Job SqliteStore::makeJob(std::function<R(Db&)> apply, std::function<void(R)> deliver,
+                                      bool alone) {
   auto slot = std::make_shared<std::optional<R>>();
   Job job;
   job.alone = alone;
@@ -572,19 +583,24 @@ SqliteStore::Job SqliteStore::makeJob(std::function<R(Db&)> apply,
 template <class R>
 void SqliteStore::submit(std::function<R(Db&)> apply, std::function<void(R)> done, bool alone) {
   auto finish = std::make_shared<std::function<void(R)>>(std::move(done));
-  Job job = makeJob<R>(std::move(apply), [this, finish](R result) {
-    callbacks_.post([finish, result = std::move(result)]() mutable { (*finish)(std::move(result)); });
-  }, alone);
+  Job job = makeJob<R>(
+      std::move(apply),
+      [this, finish](R result) {
+        callbacks_.post(
+            [finish, result = std::move(result)]() mutable { (*finish)(std::move(result)); });
+      },
+      alone);
   Status refusal;
-  if (!enqueue(std::move(job), &refusal)) callbacks_.post([finish, refusal] { (*finish)(R(refusal)); });
+  if (!enqueue(std::move(job), &refusal))
+    callbacks_.post([finish, refusal] { (*finish)(R(refusal)); });
 }
 
 template <class R>
 R SqliteStore::call(std::function<R(Db&)> apply, bool alone) {
   auto promise = std::make_shared<std::promise<R>>();
   std::future<R> future = promise->get_future();
-  Job job = makeJob<R>(std::move(apply),
-                       [promise](R result) { promise->set_value(std::move(result)); }, alone);
+  Job job = makeJob<R>(
+      std::move(apply), [promise](R result) { promise->set_value(std::move(result)); }, alone);
   Status refusal;
   if (!enqueue(std::move(job), &refusal)) return R(refusal);
   return future.get();
@@ -683,9 +699,12 @@ Result<AcceptResult> SqliteStore::applyAccept(Db& db, const AcceptRequest& reque
   const TimePoint now = m.received_at;
   if (request.deduplicate) {
     int64_t original = 0;
-    Status s = db.query(kSelectDedup, [&](const Stmt& r) {
-      if (r.int64(1) > ms(now)) original = r.int64(0);
-    }, h.sender_address, h.tracking_id);
+    Status s = db.query(
+        kSelectDedup,
+        [&](const Stmt& r) {
+          if (r.int64(1) > ms(now)) original = r.int64(0);
+        },
+        h.sender_address, h.tracking_id);
     if (!s.ok()) return s;
     if (original != 0) {
       s = insertAudit(db, now, original, 0, h.tracking_id, audit_event::kDuplicate,
@@ -726,8 +745,7 @@ Result<AcceptResult> SqliteStore::applyAccept(Db& db, const AcceptRequest& reque
     if (!s.ok()) return s;
   }
   if (request.deduplicate) {
-    s = db.run(kUpsertDedup, h.sender_address, h.tracking_id, id,
-               ms(now + config_.dedup_window));
+    s = db.run(kUpsertDedup, h.sender_address, h.tracking_id, id, ms(now + config_.dedup_window));
     if (!s.ok()) return s;
   }
   s = insertAudit(db, now, id, 0, h.tracking_id, audit_event::kAccepted,
@@ -773,8 +791,9 @@ Result<ClaimResult> SqliteStore::applyClaim(Db& db, const ClaimRequest& request)
       }
       size_t n = std::min(room, request.limit - out.tasks.size());
       size_t before = out.tasks.size();
-      s = db.query(kClaimRows, [&](const Stmt& r) { out.tasks.push_back(readDelivery(r)); },
-                   endpoint, now, static_cast<int64_t>(n));
+      s = db.query(
+          kClaimRows, [&](const Stmt& r) { out.tasks.push_back(readDelivery(r)); }, endpoint, now,
+          static_cast<int64_t>(n));
       if (!s.ok()) return s;
       for (size_t i = before; i < out.tasks.size(); ++i) {
         DeliveryTask& t = out.tasks[i];
@@ -785,7 +804,8 @@ Result<ClaimResult> SqliteStore::applyClaim(Db& db, const ClaimRequest& request)
       }
       if (out.tasks.size() > before) claim_cursor_ = endpoint;
       if (out.tasks.size() - before < room) {
-        s = db.query(kEndpointNextDue, [&](const Stmt& r) { later(at(r.int64(0))); }, endpoint);
+        s = db.query(
+            kEndpointNextDue, [&](const Stmt& r) { later(at(r.int64(0))); }, endpoint);
         if (!s.ok()) return s;
       }
     }
@@ -807,20 +827,28 @@ Status SqliteStore::applyAttempt(Db& db, const AttemptRecord& record) {
     std::string endpoint, address, tracking_id;
   };
   std::optional<Row> row;
-  Status s = db.query(kDeliveryForUpdate, [&](const Stmt& r) {
-    row = Row{r.int64(0), r.text(1), static_cast<DeliveryState>(r.int64(2)),
-              static_cast<int>(r.int64(3)), r.text(4), r.text(5), r.text(6)};
-  }, record.delivery_id);
+  Status s = db.query(
+      kDeliveryForUpdate,
+      [&](const Stmt& r) {
+        row = Row{r.int64(0),
+                  r.text(1),
+                  static_cast<DeliveryState>(r.int64(2)),
+                  static_cast<int>(r.int64(3)),
+                  r.text(4),
+                  r.text(5),
+                  r.text(6)};
+      },
+      record.delivery_id);
   if (!s.ok()) return s;
   if (!row || row->state != DeliveryState::kInFlight)
-    return Status::notFound("delivery " + std::to_string(record.delivery_id) +
-                            " is not in flight");
+    return Status::notFound("delivery " + std::to_string(record.delivery_id) + " is not in flight");
   const int attempts = row->attempts + 1;
   DeliveryState state = DeliveryState::kDelivered;
   std::optional<int64_t> next_at;
   DeadLetterCause cause = DeadLetterCause::kNone;
   switch (record.next) {
-    case AttemptRecord::Next::kDelivered: break;
+    case AttemptRecord::Next::kDelivered:
+      break;
     case AttemptRecord::Next::kRetry:
       state = DeliveryState::kPending;
       next_at = ms(record.next_attempt_at);
@@ -834,8 +862,8 @@ Status SqliteStore::applyAttempt(Db& db, const AttemptRecord& record) {
              record.error, TextOrNull{record.remote_id}, cause);
   if (!s.ok()) return s;
   auto entry = store_rules::attemptAudit(record, attempts, row->endpoint);
-  s = insertAudit(db, record.at, row->message_id, record.delivery_id, row->tracking_id,
-                  entry.event, entry.detail);
+  s = insertAudit(db, record.at, row->message_id, record.delivery_id, row->tracking_id, entry.event,
+                  entry.detail);
   if (!s.ok()) return s;
   for (const ExpectedAck& e : record.expect_acks) {
     PendingAck a;
@@ -848,13 +876,16 @@ Status SqliteStore::applyAttempt(Db& db, const AttemptRecord& record) {
     a.expected_by = e.expected_by;
     // An ack that overtook this record resolves the expectation at once.
     int64_t early_id = 0;
-    s = db.query(kEarlyAck, [&](const Stmt& r) {
-      early_id = r.int64(0);
-      a.state = PendingAckState::kResolved;
-      a.resolved_at = at(r.int64(1));
-      a.ack_message_id = r.int64(2);
-      a.positive = r.int64(3) != 0;
-    }, a.tracking_id, a.kind);
+    s = db.query(
+        kEarlyAck,
+        [&](const Stmt& r) {
+          early_id = r.int64(0);
+          a.state = PendingAckState::kResolved;
+          a.resolved_at = at(r.int64(1));
+          a.ack_message_id = r.int64(2);
+          a.positive = r.int64(3) != 0;
+        },
+        a.tracking_id, a.kind);
     if (!s.ok()) return s;
     if (early_id != 0) {
       s = db.run(kDeleteAck, early_id);
@@ -884,14 +915,13 @@ void SqliteStore::resolveAck(AckArrival arrival,
       [this, shared](Db& db) { return applyResolveAck(db, *shared); }, std::move(done));
 }
 
-Result<std::optional<PendingAck>> SqliteStore::applyResolveAck(Db& db,
-                                                               const AckArrival& arrival) {
+Result<std::optional<PendingAck>> SqliteStore::applyResolveAck(Db& db, const AckArrival& arrival) {
   std::vector<AckKind> kinds = store_rules::kindsResolvedBy(arrival.kind);
   if (kinds.empty()) return Status::invalid("a business message is not an acknowledgement");
   std::optional<PendingAck> found;
-  Status s = db.query(kFindExpectation, [&](const Stmt& r) { found = readAck(r); },
-                      arrival.acknowledged_tracking_id, kinds.front(), kinds.back(),
-                      arrival.from_address);
+  Status s = db.query(
+      kFindExpectation, [&](const Stmt& r) { found = readAck(r); },
+      arrival.acknowledged_tracking_id, kinds.front(), kinds.back(), arrival.from_address);
   if (!s.ok()) return s;
   if (found) {
     found->state = PendingAckState::kResolved;
@@ -919,35 +949,42 @@ Result<std::optional<PendingAck>> SqliteStore::applyResolveAck(Db& db,
 
 void SqliteStore::markSenderNotified(int64_t delivery_id, TimePoint when,
                                      std::function<void(Status)> done) {
-  submit<Status>([delivery_id, when](Db& db) -> Status {
-    std::optional<DeliveryState> state;
-    int64_t message_id = 0;
-    std::string address, tracking_id;
-    Status s = db.query(kDeliveryForUpdate, [&](const Stmt& r) {
-      message_id = r.int64(0);
-      state = static_cast<DeliveryState>(r.int64(2));
-      address = r.text(5);
-      tracking_id = r.text(6);
-    }, delivery_id);
-    if (!s.ok()) return s;
-    if (state != DeliveryState::kDeadLetter)
-      return Status::notFound("delivery " + std::to_string(delivery_id) +
-                              " is not a dead letter");
-    s = db.run(kMarkNotified, delivery_id);
-    if (!s.ok()) return s;
-    return insertAudit(db, when, message_id, delivery_id, tracking_id,
-                       audit_event::kSenderNotified,
-                       "the sender was told the delivery to " + address + " failed");
-  }, std::move(done));
+  submit<Status>(
+      [delivery_id, when](Db& db) -> Status {
+        std::optional<DeliveryState> state;
+        int64_t message_id = 0;
+        std::string address, tracking_id;
+        Status s = db.query(
+            kDeliveryForUpdate,
+            [&](const Stmt& r) {
+              message_id = r.int64(0);
+              state = static_cast<DeliveryState>(r.int64(2));
+              address = r.text(5);
+              tracking_id = r.text(6);
+            },
+            delivery_id);
+        if (!s.ok()) return s;
+        if (state != DeliveryState::kDeadLetter)
+          return Status::notFound("delivery " + std::to_string(delivery_id) +
+                                  " is not a dead letter");
+        s = db.run(kMarkNotified, delivery_id);
+        if (!s.ok()) return s;
+        return insertAudit(db, when, message_id, delivery_id, tracking_id,
+                           audit_event::kSenderNotified,
+                           "the sender was told the delivery to " + address + " failed");
+      },
+      std::move(done));
 }
 
 void SqliteStore::appendAudit(AuditEvent event, std::function<void(Status)> done) {
   auto shared = std::make_shared<AuditEvent>(std::move(event));
-  submit<Status>([shared](Db& db) {
-    const AuditEvent& e = *shared;
-    return insertAudit(db, e.at, e.message_id, e.delivery_id, e.tracking_id, e.event, e.detail,
-                       e.actor);
-  }, std::move(done));
+  submit<Status>(
+      [shared](Db& db) {
+        const AuditEvent& e = *shared;
+        return insertAudit(db, e.at, e.message_id, e.delivery_id, e.tracking_id, e.event, e.detail,
+                           e.actor);
+      },
+      std::move(done));
 }
 
 // ---- Reads ----
@@ -957,33 +994,35 @@ namespace {
 Result<MessagePtr> readMessageRow(Db& db, int64_t message_id, bool with_body) {
   std::shared_ptr<Message> message;
   bool pruned = false;
-  Status s = db.query(kSelectMessage, [&](const Stmt& r) { message = readMessage(r, &pruned); },
-                      message_id);
+  Status s = db.query(
+      kSelectMessage, [&](const Stmt& r) { message = readMessage(r, &pruned); }, message_id);
   if (!s.ok()) return s;
   if (!message) return Status::notFound("message " + std::to_string(message_id));
   if (!with_body) return MessagePtr(message);
   if (pruned)
-    return Status::storeError("the body of message " + std::to_string(message_id) +
-                              " was pruned");
-  s = db.query(kSelectBody, [&](const Stmt& r) {
-    message->body = std::make_shared<const std::string>(r.blob(0));
-  }, message_id);
+    return Status::storeError("the body of message " + std::to_string(message_id) + " was pruned");
+  s = db.query(
+      kSelectBody,
+      [&](const Stmt& r) { message->body = std::make_shared<const std::string>(r.blob(0)); },
+      message_id);
   if (!s.ok()) return s;
   if (!message->body)
-    return Status::storeError("the body of message " + std::to_string(message_id) +
-                              " is missing");
+    return Status::storeError("the body of message " + std::to_string(message_id) + " is missing");
   return MessagePtr(message);
 }
 
 template <class T, class Row, class... A>
 Result<std::vector<T>> collect(Db& db, const char* sql, Row&& row, const A&... args) {
   std::vector<T> out;
-  Status s = db.query(sql, [&](const Stmt& r) { out.push_back(row(r)); }, args...);
+  Status s = db.query(
+      sql, [&](const Stmt& r) { out.push_back(row(r)); }, args...);
   if (!s.ok()) return s;
   return out;
 }
 
-int64_t firstColumn(const Stmt& r) { return r.int64(0); }
+int64_t firstColumn(const Stmt& r) {
+  return r.int64(0);
+}
 
 }  // namespace
 
@@ -997,13 +1036,14 @@ Result<MessagePtr> SqliteStore::loadHeader(int64_t message_id) {
 
 Result<std::vector<DeliveryTask>> SqliteStore::deliveriesOf(int64_t message_id) {
   return read([&](Db& db) {
-    return collect<DeliveryTask>(db, kDeliveriesOf, [](const Stmt& r) { return readDelivery(r); },
-                                 message_id);
+    return collect<DeliveryTask>(
+        db, kDeliveriesOf, [](const Stmt& r) { return readDelivery(r); }, message_id);
   });
 }
 
 Result<std::vector<int64_t>> SqliteStore::findByTrackingId(const std::string& tracking_id) {
-  return read([&](Db& db) { return collect<int64_t>(db, kByTrackingId, firstColumn, tracking_id); });
+  return read(
+      [&](Db& db) { return collect<int64_t>(db, kByTrackingId, firstColumn, tracking_id); });
 }
 
 Result<std::vector<int64_t>> SqliteStore::findByTransportId(const std::string& id) {
@@ -1012,18 +1052,21 @@ Result<std::vector<int64_t>> SqliteStore::findByTransportId(const std::string& i
 
 Result<std::vector<AuditEvent>> SqliteStore::auditTrail(const std::string& tracking_id) {
   return read([&](Db& db) {
-    return collect<AuditEvent>(db, kAuditTrail, [](const Stmt& r) {
-      AuditEvent e;
-      e.id = r.int64(0);
-      e.at = at(r.int64(1));
-      e.message_id = r.int64(2);
-      e.delivery_id = r.int64(3);
-      e.tracking_id = r.text(4);
-      e.event = r.text(5);
-      e.actor = r.text(6);
-      e.detail = r.text(7);
-      return e;
-    }, tracking_id);
+    return collect<AuditEvent>(
+        db, kAuditTrail,
+        [](const Stmt& r) {
+          AuditEvent e;
+          e.id = r.int64(0);
+          e.at = at(r.int64(1));
+          e.message_id = r.int64(2);
+          e.delivery_id = r.int64(3);
+          e.tracking_id = r.text(4);
+          e.event = r.text(5);
+          e.actor = r.text(6);
+          e.detail = r.text(7);
+          return e;
+        },
+        tracking_id);
   });
 }
 
@@ -1047,8 +1090,9 @@ Result<std::vector<DeadLetterEntry>> SqliteStore::listDeadLetters(const DeadLett
 
 Result<std::vector<DeliveryTask>> SqliteStore::unnotifiedDeadLetters(size_t limit) {
   return read([&](Db& db) {
-    return collect<DeliveryTask>(db, kUnnotified, [](const Stmt& r) { return readDelivery(r); },
-                                 static_cast<int64_t>(limit));
+    return collect<DeliveryTask>(
+        db, kUnnotified, [](const Stmt& r) { return readDelivery(r); },
+        static_cast<int64_t>(limit));
   });
 }
 
@@ -1105,13 +1149,15 @@ Result<StoreStatistics> SqliteStore::statistics() {
 
 Status SqliteStore::applyReplay(Db& db, int64_t delivery_id, const ReplayOptions& options) {
   std::optional<DeliveryTask> d;
-  Status s = db.query(kSelectDelivery, [&](const Stmt& r) { d = readDelivery(r); }, delivery_id);
+  Status s = db.query(
+      kSelectDelivery, [&](const Stmt& r) { d = readDelivery(r); }, delivery_id);
   if (!s.ok()) return s;
   if (!d) return Status::notFound("delivery " + std::to_string(delivery_id) + " does not exist");
   if (d->state != DeliveryState::kDeadLetter)
     return Status::notFound("delivery " + std::to_string(delivery_id) + " is not a dead letter");
   bool pruned = false;
-  s = db.query(kBodyPruned, [&](const Stmt& r) { pruned = !r.isNull(0); }, d->message_id);
+  s = db.query(
+      kBodyPruned, [&](const Stmt& r) { pruned = !r.isNull(0); }, d->message_id);
   if (!s.ok()) return s;
   std::string refusal = store_rules::replayRefusal(*d, pruned);
   if (!refusal.empty()) return Status::rejected(refusal);
@@ -1125,12 +1171,13 @@ Status SqliteStore::applyReplay(Db& db, int64_t delivery_id, const ReplayOptions
              ms(store_rules::replayDeadline(*d, options)));
   if (s.ok()) s = db.run(kUnfinish, d->message_id);
   if (!s.ok()) return s;
-  auto tracking = collect<std::string>(db, "SELECT tracking_id FROM messages WHERE id = ?1",
-                                       [](const Stmt& r) { return r.text(0); }, d->message_id);
+  auto tracking = collect<std::string>(
+      db, "SELECT tracking_id FROM messages WHERE id = ?1", [](const Stmt& r) { return r.text(0); },
+      d->message_id);
   if (!tracking.ok()) return tracking.status();
   return insertAudit(db, options.now, d->message_id, delivery_id,
-                     tracking->empty() ? std::string() : tracking->front(),
-                     audit_event::kReplayed, store_rules::replayedDetail(*d), options.actor);
+                     tracking->empty() ? std::string() : tracking->front(), audit_event::kReplayed,
+                     store_rules::replayedDetail(*d), options.actor);
 }
 
 Status SqliteStore::replayDeadLetter(int64_t delivery_id, const ReplayOptions& options) {
@@ -1179,7 +1226,8 @@ Result<int64_t> SqliteStore::pruneChunk(Db& db, const char* select_sql, TimePoin
     Status s = db.run(kDeleteBody, id);
     if (s.ok() && whole_message) s = db.run(kDeleteDeliveriesOf, id);
     if (s.ok() && whole_message) s = db.run(kDeleteAcksOf, id);
-    if (s.ok()) s = whole_message ? db.run(kDeleteMessage, id) : db.run(kMarkBodyPruned, id, ms(now));
+    if (s.ok())
+      s = whole_message ? db.run(kDeleteMessage, id) : db.run(kMarkBodyPruned, id, ms(now));
     if (!s.ok()) return s;
   }
   return static_cast<int64_t>(ids->size());
@@ -1207,9 +1255,9 @@ Result<PruneStats> SqliteStore::prune(TimePoint now) {
   };
   const TimePoint body_cutoff = now - config_.body_retention;
   const TimePoint audit_cutoff = now - config_.audit_retention;
-  Status s = drain(
-      [&](Db& db) { return pruneChunk(db, kExpiredMessages, audit_cutoff, now, true); },
-      kPruneChunk, &stats.messages_deleted);
+  Status s =
+      drain([&](Db& db) { return pruneChunk(db, kExpiredMessages, audit_cutoff, now, true); },
+            kPruneChunk, &stats.messages_deleted);
   if (s.ok())
     s = drain([&](Db& db) { return pruneChunk(db, kPrunableBodies, body_cutoff, now, false); },
               kPruneChunk, &stats.bodies_pruned);
@@ -1234,8 +1282,7 @@ Result<PruneStats> SqliteStore::prune(TimePoint now) {
   stats.bytes_reclaimed = *reclaimed;
   Status checkpoint = call<Status>(
       [](Db& db) { return db.exec("PRAGMA wal_checkpoint(TRUNCATE)"); }, /*alone=*/true);
-  if (!checkpoint.ok())
-    log::warn("store.checkpoint_failed", {{"error", checkpoint.toString()}});
+  if (!checkpoint.ok()) log::warn("store.checkpoint_failed", {{"error", checkpoint.toString()}});
   return stats;
 }
 

@@ -34,8 +34,7 @@ class SqliteStore final : public Store {
   // refused); tool mode needs an existing store and takes no lock. Recovery is not done here:
   // call recover() (openStore() does, in router mode). `vfs` names a registered SQLite VFS
   // (tests inject faults through one); empty for the default.
-  static Result<std::unique_ptr<SqliteStore>> open(const StoreConfig& config,
-                                                   std::string vfs = {});
+  static Result<std::unique_ptr<SqliteStore>> open(const StoreConfig& config, std::string vfs = {});
   // Finishes the queued writes (their callbacks run), then closes.
   ~SqliteStore() override;
 

@@ -6,20 +6,27 @@ namespace itk::store_rules {
 
 std::vector<AckKind> kindsResolvedBy(MessageKind kind) {
   switch (kind) {
-    case MessageKind::kInfrastructureAck: return {AckKind::kInfrastructure};
-    case MessageKind::kBusinessAck: return {AckKind::kBusiness};
+    case MessageKind::kInfrastructureAck:
+      return {AckKind::kInfrastructure};
+    case MessageKind::kBusinessAck:
+      return {AckKind::kBusiness};
     // An ITK3 response answers whichever response was asked for (spec/itk3-mesh.md).
-    case MessageKind::kItk3Response: return {AckKind::kInfrastructure, AckKind::kBusiness};
-    case MessageKind::kBusiness: return {};
+    case MessageKind::kItk3Response:
+      return {AckKind::kInfrastructure, AckKind::kBusiness};
+    case MessageKind::kBusiness:
+      return {};
   }
   return {};
 }
 
 AckKind earlyKindOf(MessageKind kind) {
   switch (kind) {
-    case MessageKind::kInfrastructureAck: return AckKind::kInfrastructure;
-    case MessageKind::kBusinessAck: return AckKind::kBusiness;
-    default: return AckKind::kAny;
+    case MessageKind::kInfrastructureAck:
+      return AckKind::kInfrastructure;
+    case MessageKind::kBusinessAck:
+      return AckKind::kBusiness;
+    default:
+      return AckKind::kAny;
   }
 }
 
@@ -57,12 +64,11 @@ AuditEntry attemptAudit(const AttemptRecord& record, int attempt, const std::str
       return {audit_event::kDelivered, d};
     }
     case AttemptRecord::Next::kRetry:
-      return {audit_event::kAttemptFailed,
-              n + " failed: " + record.error + "; next attempt at " +
-                  formatIsoSeconds(record.next_attempt_at)};
+      return {audit_event::kAttemptFailed, n + " failed: " + record.error + "; next attempt at " +
+                                               formatIsoSeconds(record.next_attempt_at)};
     case AttemptRecord::Next::kDeadLetter:
-      return {audit_event::kDeadLettered, n + " " + std::string(deadLetterCauseName(record.cause)) +
-                                              ": " + record.error};
+      return {audit_event::kDeadLettered,
+              n + " " + std::string(deadLetterCauseName(record.cause)) + ": " + record.error};
   }
   return {audit_event::kAttemptFailed, n};
 }
@@ -71,9 +77,8 @@ AuditEntry ackAudit(const PendingAck& resolved) {
   std::string d = std::string(ackKindName(resolved.kind)) + (resolved.positive ? " ack" : " nack") +
                   " (message " + std::to_string(resolved.ack_message_id) + ") from " +
                   resolved.address;
-  auto waited =
-      std::chrono::duration_cast<std::chrono::milliseconds>(resolved.resolved_at -
-                                                            resolved.created_at);
+  auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(resolved.resolved_at -
+                                                                      resolved.created_at);
   if (waited.count() >= 0) d += " after " + std::to_string(waited.count()) + " ms";
   if (resolved.resolved_at > resolved.expected_by) d += " (after its timeout)";
   return {resolved.positive ? audit_event::kAcked : audit_event::kNacked, d};
@@ -86,8 +91,8 @@ std::string ackUnmatchedDetail(const AckArrival& arrival) {
 }
 
 std::string ackTimeoutDetail(const PendingAck& expired) {
-  return std::string(ackKindName(expired.kind)) + " ack from " + expired.address +
-         " expected by " + formatIsoSeconds(expired.expected_by) + " did not arrive";
+  return std::string(ackKindName(expired.kind)) + " ack from " + expired.address + " expected by " +
+         formatIsoSeconds(expired.expected_by) + " did not arrive";
 }
 
 std::string replayedDetail(const DeliveryTask& before) {
@@ -98,8 +103,8 @@ std::string replayedDetail(const DeliveryTask& before) {
 
 std::string replayRefusal(const DeliveryTask& task, bool body_pruned) {
   if (task.endpoint.empty())
-    return "delivery " + std::to_string(task.delivery_id) +
-           " was never routed (" + std::string(deadLetterCauseName(task.cause)) +
+    return "delivery " + std::to_string(task.delivery_id) + " was never routed (" +
+           std::string(deadLetterCauseName(task.cause)) +
            "): the sender must send it again once the routing table has a route";
   if (body_pruned)
     return "the body of message " + std::to_string(task.message_id) +

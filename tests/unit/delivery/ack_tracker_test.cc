@@ -37,8 +37,8 @@ class AckTrackerTest : public ::testing::Test {
     m.header.infack_requested = true;
     auto r = test::acceptNow(*store_, makeRequest(m, {makeDelivery(clock_.now())}));
     auto c = test::claimNow(*store_, clock_.now());
-    AttemptRecord rec = test::outcome(c->tasks.at(0).delivery_id, AttemptRecord::Next::kDelivered,
-                                      clock_.now());
+    AttemptRecord rec =
+        test::outcome(c->tasks.at(0).delivery_id, AttemptRecord::Next::kDelivered, clock_.now());
     AckTimeouts timeouts;
     timeouts.infrastructure = 10min;
     rec.expect_acks = expectedAcks(m.header, clock_.now(), timeouts);
@@ -47,8 +47,8 @@ class AckTrackerTest : public ::testing::Test {
   }
 
   MessagePtr ack(const std::string& acknowledges, MessageKind kind, bool positive = true) {
-    auto m = std::make_shared<Message>(makeMessage("ACK-" + acknowledges, clock_.now(),
-                                                   "urn:nhs-uk:addressing:ods:RECIPIENT"));
+    auto m = std::make_shared<Message>(
+        makeMessage("ACK-" + acknowledges, clock_.now(), "urn:nhs-uk:addressing:ods:RECIPIENT"));
     m->id = 777;
     m->header.kind = kind;
     m->header.acknowledged_tracking_id = acknowledges;
@@ -58,7 +58,8 @@ class AckTrackerTest : public ::testing::Test {
 
   Result<std::optional<PendingAck>> correlate(const MessagePtr& m) {
     std::promise<Result<std::optional<PendingAck>>> p;
-    tracker_->onAckAccepted(m, [&](Result<std::optional<PendingAck>> r) { p.set_value(std::move(r)); });
+    tracker_->onAckAccepted(
+        m, [&](Result<std::optional<PendingAck>> r) { p.set_value(std::move(r)); });
     return p.get_future().get();
   }
 

@@ -99,7 +99,7 @@ class DeliveryEngineTest : public ::testing::Test {
 
   DeliveryOptions options() {
     DeliveryOptions o;
-    o.idle_poll = 1h;  // the test polls; the timer never does it behind its back
+    o.idle_poll = 1h;                // the test polls; the timer never does it behind its back
     o.random = [] { return 0.75; };  // jitter factor 1.1
     o.record_retry = 1ms;
     o.ack_timeouts.infrastructure = 600s;
@@ -130,7 +130,9 @@ class DeliveryEngineTest : public ::testing::Test {
     };
     engine_ = std::make_unique<DeliveryEngine>(
         io_, store_, routes_,
-        [this](std::string_view type) -> Transport* { return type == "rec" ? &transport_ : nullptr; },
+        [this](std::string_view type) -> Transport* {
+          return type == "rec" ? &transport_ : nullptr;
+        },
         clock_, hooks, std::move(o));
     engine_->start();
   }
@@ -138,9 +140,8 @@ class DeliveryEngineTest : public ::testing::Test {
 
   void stopEngine() {
     if (!engine_) return;
-    transport_.setResponder([](const OutboundMessage&, const std::string&) {
-      return SendResult::delivered();
-    });
+    transport_.setResponder(
+        [](const OutboundMessage&, const std::string&) { return SendResult::delivered(); });
     while (transport_.complete(SendResult::retryable("test over"))) {
     }
     std::promise<void> stopped;
@@ -418,7 +419,8 @@ TEST_F(DeliveryEngineTest, FifoKeysGoInOrderAndAFailingHeadHoldsOnlyItsKey) {
   std::vector<std::string> order;
   for (const auto& s : transport_.sent()) order.push_back(s.message.message->header.tracking_id);
   EXPECT_EQ(order[0], "A1");
-  EXPECT_LT(std::find(order.begin(), order.end(), "B1"), std::find(order.begin(), order.end(), "B2"));
+  EXPECT_LT(std::find(order.begin(), order.end(), "B1"),
+            std::find(order.begin(), order.end(), "B2"));
   EXPECT_EQ(std::count(order.begin(), order.end(), "A2"), 0);
   // A1 succeeds on its retry: then, and only then, A2 goes.
   respond(SendResult::delivered());

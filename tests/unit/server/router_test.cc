@@ -50,11 +50,11 @@ class RouterTest : public ::testing::Test {
     sender.name = "sender";
     sender.transport = "soap";
     holder_.publish(std::make_shared<const RoutingTable>(
-        std::vector<Route>{to_trust, blocked, back}, std::vector<EndpointSpec>{trust, sender},
-        "v1", "sum"));
+        std::vector<Route>{to_trust, blocked, back}, std::vector<EndpointSpec>{trust, sender}, "v1",
+        "sum"));
     engine_ = std::make_unique<DeliveryEngine>(
-        io_, store_, std::make_shared<NoRoutes>(), [](std::string_view) { return nullptr; },
-        clock_, DeliveryHooks{});
+        io_, store_, std::make_shared<NoRoutes>(), [](std::string_view) { return nullptr; }, clock_,
+        DeliveryHooks{});
     AckTrackerHooks ack_hooks;
     ack_hooks.on_resolved = [this](const PendingAck& a) { resolved_.set_value(a); };
     acks_ = std::make_unique<AckTracker>(store_, clock_, ack_hooks);
@@ -66,9 +66,9 @@ class RouterTest : public ::testing::Test {
       }
       cv_.notify_all();
     };
-    router_ = std::make_unique<Router>(store_, holder_, *engine_,
-                                       [](std::string_view) { return nullptr; }, clock_, hooks,
-                                       acks_.get());
+    router_ = std::make_unique<Router>(
+        store_, holder_, *engine_, [](std::string_view) { return nullptr; }, clock_, hooks,
+        acks_.get());
   }
 
   Message message(const std::string& tracking_id,
@@ -152,9 +152,9 @@ TEST_F(RouterTest, AStoreThatCannotWriteMakesTheRouterBusy) {
 }
 
 TEST_F(RouterTest, UnroutableAndRejectedAddressesAreKeptAsDeadLettersWithTheirCause) {
-  AcceptOutcome o = send(message("T-mixed", {"urn:nhs-uk:addressing:ods:TRUST:A",
-                                             "urn:nhs-uk:addressing:ods:NOWHERE",
-                                             "urn:nhs-uk:addressing:ods:BLOCKED"}));
+  AcceptOutcome o = send(
+      message("T-mixed", {"urn:nhs-uk:addressing:ods:TRUST:A", "urn:nhs-uk:addressing:ods:NOWHERE",
+                          "urn:nhs-uk:addressing:ods:BLOCKED"}));
   ASSERT_EQ(o.kind, AcceptOutcome::Kind::kAccepted);
   auto d = store_.deliveriesOf(o.message_id);
   ASSERT_EQ(d->size(), 3u);
@@ -173,8 +173,8 @@ TEST_F(RouterTest, AnAcceptedAckResolvesWhatItsOriginalsDeliveryExpected) {
   AcceptOutcome o = send(original);
   auto c = test::claimNow(store_, clock_.now());
   ASSERT_EQ(c->tasks.size(), 1u);
-  AttemptRecord rec = test::outcome(c->tasks[0].delivery_id, AttemptRecord::Next::kDelivered,
-                                    clock_.now());
+  AttemptRecord rec =
+      test::outcome(c->tasks[0].delivery_id, AttemptRecord::Next::kDelivered, clock_.now());
   rec.expect_acks = expectedAcks(original.header, clock_.now(), AckTimeouts{});
   ASSERT_TRUE(test::recordNow(store_, rec).ok());
 

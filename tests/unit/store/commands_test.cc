@@ -43,7 +43,8 @@ class CommandsTest : public ::testing::Test {
     ASSERT_EQ(c->tasks.size(), 2u);
     for (const DeliveryTask& t : c->tasks) {
       if (t.endpoint == "ep") {
-        AttemptRecord ok = test::outcome(t.delivery_id, AttemptRecord::Next::kDelivered, clock_.now());
+        AttemptRecord ok =
+            test::outcome(t.delivery_id, AttemptRecord::Next::kDelivered, clock_.now());
         ok.remote_id = "REMOTE-77";
         ok.expect_acks = {{AckKind::kInfrastructure, clock_.now() + 1h}};
         ASSERT_TRUE(test::recordNow(*router_, ok).ok());
@@ -77,8 +78,7 @@ class CommandsTest : public ::testing::Test {
 };
 
 TEST_F(CommandsTest, MessagesShowPrintsHeaderDeliveriesAcksAndAudit) {
-  ASSERT_EQ(messages({"show", "6F3E2A10-0000-4000-8000-000000000001", "--store", config_.path}),
-            0)
+  ASSERT_EQ(messages({"show", "6F3E2A10-0000-4000-8000-000000000001", "--store", config_.path}), 0)
       << err_.str();
   std::string o = out_.str();
   EXPECT_THAT(o, HasSubstr("message " + std::to_string(message_id_)));

@@ -107,10 +107,13 @@ class FaultInjectionTest : public ::testing::Test {
     sqlite3* db = nullptr;
     std::string result = "cannot open";
     if (sqlite3_open_v2(config_.path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-      sqlite3_exec(db, "PRAGMA integrity_check", [](void* out, int, char** v, char**) {
-        *static_cast<std::string*>(out) = v[0] ? v[0] : "";
-        return 0;
-      }, &result, nullptr);
+      sqlite3_exec(
+          db, "PRAGMA integrity_check",
+          [](void* out, int, char** v, char**) {
+            *static_cast<std::string*>(out) = v[0] ? v[0] : "";
+            return 0;
+          },
+          &result, nullptr);
     }
     sqlite3_close(db);
     return result;
@@ -140,10 +143,13 @@ class FaultInjectionTest : public ::testing::Test {
     int state = -1;
     if (sqlite3_open_v2(config_.path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
       std::string sql = "SELECT state FROM deliveries WHERE id = " + std::to_string(delivery_id);
-      sqlite3_exec(db, sql.c_str(), [](void* out, int, char** v, char**) {
-        *static_cast<int*>(out) = std::atoi(v[0]);
-        return 0;
-      }, &state, nullptr);
+      sqlite3_exec(
+          db, sql.c_str(),
+          [](void* out, int, char** v, char**) {
+            *static_cast<int*>(out) = std::atoi(v[0]);
+            return 0;
+          },
+          &state, nullptr);
     }
     sqlite3_close(db);
     return state;
@@ -173,8 +179,8 @@ class Workload {
  private:
   void send(int thread) {
     for (int i = 0; !stop_; ++i) {
-      std::string id = "R" + std::to_string(round_) + "-T" + std::to_string(thread) + "-" +
-                       std::to_string(i);
+      std::string id =
+          "R" + std::to_string(round_) + "-T" + std::to_string(thread) + "-" + std::to_string(i);
       std::promise<Result<AcceptResult>> p;
       store_.accept(makeRequest(makeMessage(id, clock_.now(), "urn:s", bodyOf(id)),
                                 {makeDelivery(clock_.now())}),
@@ -266,21 +272,21 @@ TEST_F(FaultInjectionTest, FailingDiskIsReportedNeverCrashesAndLosesNothing) {
   for (FaultVfs::Fault fault : faults) {
     // Like Beast's fail count: let the disk fail at the 0th, 1st, 2nd, ... operation in turn.
     for (int64_t after : {0, 1, 2, 3, 5, 8, 13, 21, 34}) {
-      SCOPED_TRACE(::testing::Message() << "fault " << static_cast<int>(fault) << " after "
-                                        << after);
+      SCOPED_TRACE(::testing::Message()
+                   << "fault " << static_cast<int>(fault) << " after " << after);
       FaultVfs::instance().reset();
       test::TempDir dir;
       config_.path = dir / "faults.db";
       Ledger ledger;
       auto store = open();
       ASSERT_NE(store, nullptr);
-      std::string prefix = "F" + std::to_string(static_cast<int>(fault)) + "-" +
-                           std::to_string(after) + "-";
+      std::string prefix =
+          "F" + std::to_string(static_cast<int>(fault)) + "-" + std::to_string(after) + "-";
       auto acceptOne = [&](int i) {
         std::string id = prefix + std::to_string(i);
-        auto r = test::acceptNow(*store, makeRequest(makeMessage(id, clock_.now(), "urn:s",
-                                                                 bodyOf(id)),
-                                                     {makeDelivery(clock_.now())}));
+        auto r =
+            test::acceptNow(*store, makeRequest(makeMessage(id, clock_.now(), "urn:s", bodyOf(id)),
+                                                {makeDelivery(clock_.now())}));
         if (r.ok()) ledger.accepted(id);
         return r;
       };

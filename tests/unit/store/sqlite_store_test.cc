@@ -103,9 +103,9 @@ TEST_F(SqliteStoreTest, OsDurabilityDoesNotSyncEveryCommit) {
   auto store = open(config_);
   int64_t before = FaultVfs::instance().counters().wal_syncs;
   for (int i = 0; i < 20; ++i)
-    ASSERT_TRUE(acceptNow(*store, makeRequest(makeMessage("O" + std::to_string(i), clock_.now()),
-                                              {}))
-                    .ok());
+    ASSERT_TRUE(
+        acceptNow(*store, makeRequest(makeMessage("O" + std::to_string(i), clock_.now()), {}))
+            .ok());
   // synchronous=NORMAL in WAL mode syncs only at checkpoints, which 20 small commits do not reach.
   EXPECT_EQ(FaultVfs::instance().counters().wal_syncs - before, 0);
 }
@@ -114,8 +114,8 @@ TEST_F(SqliteStoreTest, ReopeningRecoversInFlightDeliveries) {
   int64_t id = 0;
   {
     auto store = open(config_);
-    auto r = acceptNow(*store, makeRequest(makeMessage("R-1", clock_.now()),
-                                           {makeDelivery(clock_.now())}));
+    auto r = acceptNow(*store,
+                       makeRequest(makeMessage("R-1", clock_.now()), {makeDelivery(clock_.now())}));
     id = r->message_id;
     ASSERT_EQ(claimNow(*store, clock_.now())->tasks.size(), 1u);
   }  // the router stops (or dies) with the delivery in flight
@@ -162,9 +162,9 @@ TEST_F(SqliteStoreTest, RetentionGivesTheSpaceBackToTheFileSystem) {
   for (int round = 0; round < 10; ++round) {
     auto c = claimNow(*store, clock_.now(), 64);
     for (const auto& t : c->tasks)
-      ASSERT_TRUE(recordNow(*store, outcome(t.delivery_id, AttemptRecord::Next::kDelivered,
-                                            clock_.now()))
-                      .ok());
+      ASSERT_TRUE(
+          recordNow(*store, outcome(t.delivery_id, AttemptRecord::Next::kDelivered, clock_.now()))
+              .ok());
   }
   ASSERT_TRUE(store->prune(clock_.now()).ok());  // checkpoints: the file holds everything
   auto size_before = std::filesystem::file_size(config_.path);
@@ -206,11 +206,11 @@ TEST_F(SqliteStoreTest, ToolModeNeedsAnExistingStore) {
 
 TEST_F(SqliteStoreTest, ToolModeWorksBesideARunningRouter) {
   auto router = open(config_);
-  auto r = acceptNow(*router, makeRequest(makeMessage("CLI-1", clock_.now()),
-                                          {makeDelivery(clock_.now())}));
+  auto r = acceptNow(*router,
+                     makeRequest(makeMessage("CLI-1", clock_.now()), {makeDelivery(clock_.now())}));
   auto c = claimNow(*router, clock_.now());
-  ASSERT_TRUE(recordNow(*router, outcome(c->tasks[0].delivery_id,
-                                         AttemptRecord::Next::kDeadLetter, clock_.now(), "x"))
+  ASSERT_TRUE(recordNow(*router, outcome(c->tasks[0].delivery_id, AttemptRecord::Next::kDeadLetter,
+                                         clock_.now(), "x"))
                   .ok());
   StoreConfig tool = config_;
   tool.mode = StoreConfig::Mode::kTool;

@@ -31,7 +31,9 @@ struct Backend {
   std::function<std::unique_ptr<Store>(const StoreConfig&)> open;
 };
 
-void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
+void PrintTo(const Backend& b, std::ostream* os) {
+  *os << b.name;
+}
 
 class StoreContractTest : public ::testing::TestWithParam<Backend> {
  protected:
@@ -50,8 +52,8 @@ class StoreContractTest : public ::testing::TestWithParam<Backend> {
   // Accepts one message with `deliveries` and returns its id.
   int64_t accept(const std::string& tracking_id, std::vector<NewDelivery> deliveries,
                  const std::string& sender = "urn:nhs-uk:addressing:ods:SENDER") {
-    auto r = acceptNow(*store_, makeRequest(makeMessage(tracking_id, now(), sender),
-                                            std::move(deliveries)));
+    auto r = acceptNow(*store_,
+                       makeRequest(makeMessage(tracking_id, now(), sender), std::move(deliveries)));
     EXPECT_TRUE(r.ok()) << r.status().toString();
     EXPECT_FALSE(r->duplicate);
     return r->message_id;
@@ -90,7 +92,8 @@ TEST_P(StoreContractTest, AcceptStoresHeaderBodyAndDeliveries) {
   ASSERT_TRUE(m.ok()) << m.status().toString();
   EXPECT_EQ((*m)->id, id);
   EXPECT_EQ((*m)->header.tracking_id, "T-1");
-  EXPECT_EQ((*m)->header.addresses, std::vector<std::string>{"urn:nhs-uk:addressing:ods:RECIPIENT"});
+  EXPECT_EQ((*m)->header.addresses,
+            std::vector<std::string>{"urn:nhs-uk:addressing:ods:RECIPIENT"});
   EXPECT_EQ(*(*m)->body, "<itk:DistributionEnvelope/>");
   EXPECT_EQ((*m)->origin.transport_message_id, "uuid:T-1");
   EXPECT_EQ((*m)->received_at, now());
@@ -214,7 +217,8 @@ TEST_P(StoreContractTest, ClaimHonoursEachEndpointsRoom) {
 
 TEST_P(StoreContractTest, ClaimVisitsEndpointsRoundRobin) {
   for (const char* e : {"A", "B", "C"})
-    for (int i = 0; i < 3; ++i) accept(std::string(e) + std::to_string(i), {makeDelivery(now(), e)});
+    for (int i = 0; i < 3; ++i)
+      accept(std::string(e) + std::to_string(i), {makeDelivery(now(), e)});
   std::string seen;
   for (int round = 0; round < 6; ++round) {
     auto r = claimNow(*store_, now(), /*limit=*/1);
@@ -238,11 +242,13 @@ TEST_P(StoreContractTest, FifoKeyOffersOnlyItsHeadAndAFailingHeadHoldsOnlyItsKey
   EXPECT_EQ(c[0].message_id, k1a);
   EXPECT_EQ(c[1].message_id, k2a);
   // The head of S1 fails and will retry in a minute; S2 carries on meanwhile.
-  ASSERT_TRUE(recordNow(*store_, [&] {
-                auto r = outcome(c[0].delivery_id, Next::kRetry, now(), "busy");
-                r.next_attempt_at = now() + 1min;
-                return r;
-              }()).ok());
+  ASSERT_TRUE(recordNow(*store_,
+                        [&] {
+                          auto r = outcome(c[0].delivery_id, Next::kRetry, now(), "busy");
+                          r.next_attempt_at = now() + 1min;
+                          return r;
+                        }())
+                  .ok());
   ASSERT_TRUE(recordNow(*store_, outcome(c[1].delivery_id, Next::kDelivered, now())).ok());
   c = claim();
   ASSERT_EQ(c.size(), 1u);
@@ -286,8 +292,7 @@ TEST_P(StoreContractTest, RecordAttemptUpdatesTheDeliveryAndAudits) {
   EXPECT_EQ(d.attempts, 2);
   EXPECT_EQ(d.remote_id, "MESH-20260101-1");
   EXPECT_EQ(*store_->findByTransportId("MESH-20260101-1"), std::vector<int64_t>{id});
-  EXPECT_EQ(events("T-att"),
-            (std::vector<std::string>{"accepted", "attempt-failed", "delivered"}));
+  EXPECT_EQ(events("T-att"), (std::vector<std::string>{"accepted", "attempt-failed", "delivered"}));
 }
 
 TEST_P(StoreContractTest, RecoverPutsInFlightBackToPending) {
@@ -430,9 +435,9 @@ AckArrival ackFor(const std::string& tracking, MessageKind kind, const std::stri
 }
 
 TEST_P(StoreContractTest, AnAckResolvesTheExpectationRecordedWithTheDelivery) {
-  DeliveryTask d = deliverExpecting(*store_, clock_, "T-ack",
-                                    {{AckKind::kInfrastructure, now() + 1h},
-                                     {AckKind::kBusiness, now() + 48h}});
+  DeliveryTask d =
+      deliverExpecting(*store_, clock_, "T-ack",
+                       {{AckKind::kInfrastructure, now() + 1h}, {AckKind::kBusiness, now() + 48h}});
   auto acks = store_->acksOf(d.message_id);
   ASSERT_TRUE(acks.ok());
   ASSERT_EQ(acks->size(), 2u);
@@ -446,8 +451,8 @@ TEST_P(StoreContractTest, AnAckResolvesTheExpectationRecordedWithTheDelivery) {
   EXPECT_EQ((*r)->message_id, d.message_id);
   EXPECT_EQ((*r)->resolved_at - (*r)->created_at, 2s);
   EXPECT_EQ((*r)->ack_message_id, 4242);
-  auto nack = resolveNow(*store_,
-                         ackFor("T-ack", MessageKind::kBusinessAck, "urn:a", now(), false));
+  auto nack =
+      resolveNow(*store_, ackFor("T-ack", MessageKind::kBusinessAck, "urn:a", now(), false));
   ASSERT_TRUE(nack->has_value());
   EXPECT_FALSE((*nack)->positive);
   EXPECT_EQ(store_->statistics()->acks_open, 0);
@@ -470,12 +475,13 @@ TEST_P(StoreContractTest, AnAckPrefersTheExpectationOfTheAddressItCameFrom) {
 }
 
 TEST_P(StoreContractTest, AnAckArrivingBeforeItsExpectationResolvesItWhenRecorded) {
-  auto early = resolveNow(*store_, ackFor("T-early", MessageKind::kInfrastructureAck, "urn:a", now()));
+  auto early =
+      resolveNow(*store_, ackFor("T-early", MessageKind::kInfrastructureAck, "urn:a", now()));
   ASSERT_TRUE(early.ok());
   EXPECT_FALSE(early->has_value());
   EXPECT_EQ(events("T-early"), std::vector<std::string>{"ack-unmatched"});
-  DeliveryTask d = deliverExpecting(*store_, clock_, "T-early",
-                                    {{AckKind::kInfrastructure, now() + 1h}});
+  DeliveryTask d =
+      deliverExpecting(*store_, clock_, "T-early", {{AckKind::kInfrastructure, now() + 1h}});
   auto acks = store_->acksOf(d.message_id);
   ASSERT_EQ(acks->size(), 1u);
   EXPECT_EQ((*acks)[0].state, PendingAckState::kResolved);
@@ -483,8 +489,8 @@ TEST_P(StoreContractTest, AnAckArrivingBeforeItsExpectationResolvesItWhenRecorde
 }
 
 TEST_P(StoreContractTest, AnOverdueExpectationExpiresAndALateAckStillClosesIt) {
-  DeliveryTask d = deliverExpecting(*store_, clock_, "T-late",
-                                    {{AckKind::kInfrastructure, now() + 1h}});
+  DeliveryTask d =
+      deliverExpecting(*store_, clock_, "T-late", {{AckKind::kInfrastructure, now() + 1h}});
   auto none = store_->expireAcks(now() + 59min, 100);
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
@@ -590,7 +596,8 @@ TEST_P(StoreContractTest, RetentionPrunesBodiesThenRowsAuditAndDedupKeys) {
 }
 
 TEST_P(StoreContractTest, AuditNeverHoldsPayloadContent) {
-  Message m = makeMessage("T-pii", now(), "urn:s", "<ClinicalDocument>NHS 943 476 5919</ClinicalDocument>");
+  Message m =
+      makeMessage("T-pii", now(), "urn:s", "<ClinicalDocument>NHS 943 476 5919</ClinicalDocument>");
   auto r = acceptNow(*store_, makeRequest(m, {makeDelivery(now())}));
   ASSERT_TRUE(r.ok());
   auto c = claim();
@@ -628,17 +635,16 @@ TEST_P(StoreContractTest, CallbacksNeverRunInline) {
 
 INSTANTIATE_TEST_SUITE_P(
     Backends, StoreContractTest,
-    ::testing::Values(
-        Backend{"memory",
-                [](const StoreConfig& c) -> std::unique_ptr<Store> {
-                  return std::make_unique<MemoryStore>(c);
-                }},
-        Backend{"sqlite",
-                [](const StoreConfig& c) -> std::unique_ptr<Store> {
-                  auto s = SqliteStore::open(c);
-                  EXPECT_TRUE(s.ok()) << s.status().toString();
-                  return s.ok() ? std::move(*s) : nullptr;
-                }}),
+    ::testing::Values(Backend{"memory",
+                              [](const StoreConfig& c) -> std::unique_ptr<Store> {
+                                return std::make_unique<MemoryStore>(c);
+                              }},
+                      Backend{"sqlite",
+                              [](const StoreConfig& c) -> std::unique_ptr<Store> {
+                                auto s = SqliteStore::open(c);
+                                EXPECT_TRUE(s.ok()) << s.status().toString();
+                                return s.ok() ? std::move(*s) : nullptr;
+                              }}),
     [](const ::testing::TestParamInfo<Backend>& info) { return info.param.name; });
 
 }  // namespace
