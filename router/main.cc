@@ -12,6 +12,7 @@
 #include "itk/routing/commands.h"
 #include "itk/transport.h"
 #include "server/app.h"
+#include "store/commands.h"
 
 #ifndef ITK_ROUTER_VERSION
 #define ITK_ROUTER_VERSION "0.0.0"
@@ -25,6 +26,9 @@ constexpr const char* kUsage = R"(usage: itk-router [--config FILE] [--log-forma
        itk-router --check-config --config FILE
        itk-router --version
        itk-router validate [--now TIME] FILE...
+       itk-router messages show TRACKING_ID (--config FILE | --store PATH)
+       itk-router dead-letters list [--route R] [--after ID] [--limit N] (--config FILE | --store PATH)
+       itk-router dead-letters replay DELIVERY_ID|--all [--route R] (--config FILE | --store PATH)
        itk-router check-routes [--strict] [--config FILE | TABLE...]
        itk-router explain [--config FILE | --routes TABLE...] --service S --address A
                           [--address B ...] [--sender X] [--interaction I]
@@ -73,9 +77,10 @@ int runRouter(const po::variables_map& vm) {
   return (*app)->run();
 }
 
-// `--config FILE` in a command's arguments stands for the routing tables that FILE names:
-// for check-routes they become file arguments, for explain a --routes list.
-bool expandConfigTables(std::vector<std::string>& args, bool as_routes_option) {
+// `--config FILE` in a command's arguments stands for what FILE names: the routing tables (file
+// arguments for check-routes, a --routes list for explain) or the store (--store PATH).
+enum class Expand { kTableFiles, kRoutesOption, kStore };
+bool expandConfig(std::vector<std::string>& args, Expand what) {
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] != "--config") continue;
     if (i + 1 >= args.size()) {
@@ -88,7 +93,12 @@ bool expandConfigTables(std::vector<std::string>& args, bool as_routes_option) {
       return false;
     }
     args.erase(args.begin() + static_cast<long>(i), args.begin() + static_cast<long>(i) + 2);
-    if (as_routes_option) args.push_back("--routes");
+    if (what == Expand::kStore) {
+      args.push_back("--store");
+      args.push_back(loaded.config->store.path);
+      return true;
+    }
+    if (what == Expand::kRoutesOption) args.push_back("--routes");
     for (const auto& t : loaded.config->routing.tables) args.push_back(t);
     return true;
   }
@@ -100,12 +110,17 @@ std::optional<int> runCommand(const std::string& command, std::vector<std::strin
   itk::TransportRegistry registry;
   itk::registerBuiltinTransports(registry);
   if (command == "validate") return itk::itk2::runValidateCommand(args, std::cout, std::cerr);
+  if (command == "messages" || command == "dead-letters") {
+    if (!expandConfig(args, Expand::kStore)) return 2;
+    return command == "messages" ? itk::runMessagesCommand(args, std::cout, std::cerr)
+                                 : itk::runDeadLettersCommand(args, std::cout, std::cerr);
+  }
   if (command == "check-routes") {
-    if (!expandConfigTables(args, false)) return 2;
+    if (!expandConfig(args, Expand::kTableFiles)) return 2;
     return itk::runCheckRoutesCommand(args, registry, std::cout, std::cerr);
   }
   if (command == "explain") {
-    if (!expandConfigTables(args, true)) return 2;
+    if (!expandConfig(args, Expand::kRoutesOption)) return 2;
     return itk::runExplainCommand(args, registry, std::cout, std::cerr);
   }
   return std::nullopt;

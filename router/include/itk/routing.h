@@ -100,6 +100,10 @@ struct Route {
   OrderingSpec ordering;
   std::chrono::seconds time_to_live{600};
   std::chrono::milliseconds timeout{30000};
+  // Who sends the infrastructure ack (ITK2 InfAck / ITK3 20013) a sender asked for: the endpoint
+  // (false: the hub passes the recipient's ack back) or the router itself, once the message is
+  // durably accepted (for destinations that cannot acknowledge, e.g. a legacy DTS mailbox).
+  bool router_infack = false;
 
   std::string file;  // where it was defined, for explain and warnings
   int line = 0;

@@ -36,6 +36,7 @@ enum class DeadLetterCause : uint8_t {
   kPermanentFailure = 3,   // the next hop refused it for good (fault 1000/2200/3000, 4xx)
   kAttemptsExhausted = 4,  // the last allowed attempt failed
   kDeadlineExpired = 5,    // the route's overall deadline passed
+  kReportedFailure = 6,    // the next hop took it, then reported it undeliverable (MESH REPORT)
 };
 std::string_view deadLetterCauseName(DeadLetterCause c);
 
@@ -97,6 +98,16 @@ std::string_view ackKindName(AckKind k);
 struct ExpectedAck {
   AckKind kind = AckKind::kInfrastructure;
   TimePoint expected_by{};
+};
+
+// A next hop that had taken a message reports later that it could not deliver it (a MESH
+// REPORT, an NDR). The delivery becomes a dead letter (kReportedFailure) whose sender is not yet
+// told, so the ordinary dead-letter path answers the sender.
+struct LateFailure {
+  int64_t delivery_id = 0;
+  TimePoint at{};
+  std::string error;      // the peer's code and text
+  std::string report_id;  // the report's own id, for audit
 };
 
 struct AttemptRecord {
@@ -260,6 +271,9 @@ class Store {
   // Records the outcome of an attempt on an in-flight delivery (notFound when it is not in
   // flight) with its audit event; a final outcome promotes the next delivery of its FIFO key.
   virtual void recordAttempt(AttemptRecord record, std::function<void(Status)> done) = 0;
+  // Records a LateFailure (group committed). Only a delivered delivery can fail late; any other
+  // state gives kNotFound (a repeated report changes nothing).
+  virtual void recordLateFailure(LateFailure failure, std::function<void(Status)> done) = 0;
 
   // Correlates an accepted ack with an open expectation (the one delivered to from_address if
   // any, else the oldest) and audits it. Returns the resolved expectation, or nullopt when none

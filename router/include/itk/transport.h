@@ -33,6 +33,10 @@ struct RouterIdentity {
   std::string audit_identity = "urn:nhs-uk:identity:ods:ITKROUTER";
   std::string sender_address = "urn:nhs-uk:addressing:ods:ITKROUTER";
   std::string username = "itk-router";  // wsse:Username on outbound requests
+  // ITK3 responses the router sends itself: its organisation (ODS code) and the MESH mailbox to
+  // name as source.endpoint when the original's own mailbox is unknown.
+  std::string ods_code = "ITKROUTER";
+  std::string mesh_mailbox;
 };
 
 // A transport's parsed parameters for one endpoint (URLs and TLS files, MESH mailbox and

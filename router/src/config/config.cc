@@ -230,6 +230,14 @@ ConfigLoad loadConfig(const std::string& file) {
   id.str("audit_identity", &c.identity.audit_identity);
   id.str("sender_address", &c.identity.sender_address);
   id.str("username", &c.identity.username);
+  // The ODS code defaults to the one in the sender address (urn:nhs-uk:addressing:ods:CODE...).
+  constexpr std::string_view kOds = "urn:nhs-uk:addressing:ods:";
+  if (c.identity.sender_address.rfind(kOds, 0) == 0) {
+    std::string rest = c.identity.sender_address.substr(kOds.size());
+    c.identity.ods_code = rest.substr(0, rest.find(':'));
+  }
+  id.str("ods_code", &c.identity.ods_code);
+  id.str("mesh_mailbox", &c.identity.mesh_mailbox);
   id.rejectUnknown();
   if (c.identity.audit_identity.rfind("urn:nhs-uk:identity:", 0) != 0)
     id.error(id.raw("audit_identity"), "identity.audit_identity must be a urn:nhs-uk:identity: URI");
@@ -264,7 +272,8 @@ ConfigLoad loadConfig(const std::string& file) {
   top.seen("delivery");
   dl.integer("max_in_flight", &c.delivery.max_in_flight, 1, 100000);
   dl.duration("poll_interval", &c.delivery.poll_interval);
-  dl.duration("ack_timeout", &c.delivery.ack_timeout);
+  dl.duration("infrastructure_ack_timeout", &c.delivery.infrastructure_ack_timeout);
+  dl.duration("business_ack_timeout", &c.delivery.business_ack_timeout);
   dl.duration("shutdown_grace", &c.delivery.shutdown_grace);
   dl.rejectUnknown();
 

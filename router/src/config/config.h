@@ -49,7 +49,10 @@ struct RoutingSettings {
 struct DeliverySettings {
   size_t max_in_flight = 256;
   std::chrono::milliseconds poll_interval{1000};
-  std::chrono::milliseconds ack_timeout{std::chrono::hours(24)};
+  // How long a forwarded message waits for the acknowledgement it asked for before the
+  // expectation times out (counted and audited).
+  std::chrono::milliseconds infrastructure_ack_timeout{std::chrono::hours(1)};
+  std::chrono::milliseconds business_ack_timeout{std::chrono::hours(24 * 5)};
   std::chrono::milliseconds shutdown_grace{10000};
 };
 

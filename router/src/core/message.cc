@@ -51,6 +51,7 @@ std::string_view deadLetterCauseName(DeadLetterCause c) {
     case DeadLetterCause::kPermanentFailure: return "permanent-failure";
     case DeadLetterCause::kAttemptsExhausted: return "attempts-exhausted";
     case DeadLetterCause::kDeadlineExpired: return "deadline-expired";
+    case DeadLetterCause::kReportedFailure: return "reported-failure";
   }
   return "unknown";
 }

@@ -190,6 +190,7 @@ struct Settings {
   OrderingSpec ordering;
   std::chrono::seconds time_to_live{600};
   std::chrono::milliseconds timeout{30000};
+  bool router_infack = false;
 };
 
 std::chrono::seconds ceilSeconds(std::chrono::milliseconds d) {
@@ -304,6 +305,14 @@ bool parseSetting(const FileContext& ctx, const std::string& key, const YAML::No
     if (auto d = ctx.duration(value, "time_to_live")) s.time_to_live = ceilSeconds(*d);
   } else if (key == "timeout") {
     if (auto d = ctx.duration(value, "timeout")) s.timeout = *d;
+  } else if (key == "infrastructure_ack") {
+    if (auto text = ctx.scalar(value, "infrastructure_ack")) {
+      if (*text == "router" || *text == "endpoint") {
+        s.router_infack = *text == "router";
+      } else {
+        ctx.error(value, "infrastructure_ack must be endpoint or router, not " + quote(*text));
+      }
+    }
   } else {
     return false;
   }
@@ -522,7 +531,8 @@ class Loader {
   }
 
   void parseDefaults(const FileContext& ctx, const YAML::Node& node) {
-    ctx.forEachEntry(node, "defaults", {"retry", "mode", "ordering", "time_to_live", "timeout"},
+    ctx.forEachEntry(node, "defaults", {"retry", "mode", "ordering", "time_to_live", "timeout",
+                                               "infrastructure_ack"},
                      [&](const std::string& key, const YAML::Node& value) {
                        parseSetting(ctx, key, value, defaults_);
                      });
@@ -630,7 +640,7 @@ class Loader {
     }
     ctx.forEachEntry(node, label,
                      {"name", "description", "match", "priority", "endpoint", "reject", "retry",
-                      "mode", "ordering", "time_to_live", "timeout"},
+                      "mode", "ordering", "time_to_live", "timeout", "infrastructure_ack"},
                      [&](const std::string& key, const YAML::Node& value) {
                        if (key == "name") {
                          name_node = value;
@@ -696,6 +706,7 @@ class Loader {
     proto.ordering = settings.ordering;
     proto.time_to_live = settings.time_to_live;
     proto.timeout = settings.timeout;
+    proto.router_infack = settings.router_infack;
     if (diag_.errors.size() != errors_before) return;
 
     size_t expansion = services.size() * addresses.size() * senders.size() * interactions.size();

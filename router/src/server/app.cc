@@ -18,7 +18,10 @@
 #include "itk/routing.h"
 #include "itk/routing/reloader.h"
 #include "itk/store.h"
+#include "delivery/ack_tracker.h"
+#include "delivery/housekeeper.h"
 #include "server/admin.h"
+#include "server/answers.h"
 #include "server/decode.h"
 #include "server/router.h"
 
@@ -61,8 +64,11 @@ struct App::Impl {
   std::unique_ptr<TransportContext> context;
   std::map<std::string, std::unique_ptr<Transport>, std::less<>> transports;
   std::unique_ptr<Store> store;
+  std::unique_ptr<AckTracker> acks;
+  std::unique_ptr<Housekeeper> housekeeper;
   std::unique_ptr<DeliveryEngine> engine;
   std::unique_ptr<Router> router;
+  std::unique_ptr<Answers> answers;
   std::unique_ptr<AdminService> admin;
   std::unique_ptr<http::Server> admin_server;
   asio::signal_set signals;
@@ -111,6 +117,7 @@ struct App::Impl {
   void shutdown() {
     log::info("router.stopping", {});
     if (reloader) reloader->stop();
+    if (housekeeper) housekeeper->stop();
     for (auto& [type, t] : transports) t->stopAccepting();
     if (router) router->stopAccepting();
     auto deadline = std::chrono::steady_clock::now() + config.delivery.shutdown_grace;
@@ -199,12 +206,33 @@ Status App::start() {
   DeliveryOptions options;
   options.max_in_flight = a.config.delivery.max_in_flight;
   options.idle_poll = a.config.delivery.poll_interval;
+  options.ack_timeouts.infrastructure = std::chrono::ceil<std::chrono::seconds>(
+      a.config.delivery.infrastructure_ack_timeout);
+  options.ack_timeouts.business =
+      std::chrono::ceil<std::chrono::seconds>(a.config.delivery.business_ack_timeout);
   auto resolver = [&a](std::string_view type) { return a.transport(type); };
+  // The router's own answers (NACKs, ITK3 responses, router-sent infacks) go through the Router,
+  // which exists only after the engine: the hooks reach it through `a`.
+  DeliveryHooks delivery_hooks;
+  delivery_hooks.on_dead_letter = [&a](const DeadLetterNotice& notice,
+                                       std::function<void()> notified) {
+    a.answers->onDeadLetter(notice, std::move(notified));
+  };
   a.engine = std::make_unique<DeliveryEngine>(a.io, *a.store, a.routing, resolver, a.clock,
-                                              DeliveryHooks{}, options);
-  a.router = std::make_unique<Router>(*a.store, a.routing, *a.engine, resolver, a.clock);
+                                              std::move(delivery_hooks), options);
+  a.acks = std::make_unique<AckTracker>(*a.store, a.clock);
+  RouterHooks router_hooks;
+  router_hooks.on_accepted = [&a](const MessagePtr& m, AcceptOutcome::Kind kind) {
+    a.answers->onAccepted(m, kind);
+  };
+  a.router = std::make_unique<Router>(*a.store, a.routing, *a.engine, resolver, a.clock,
+                                      std::move(router_hooks), a.acks.get());
+  a.answers = std::make_unique<Answers>(*a.router, *a.store, a.routing, a.clock,
+                                        a.config.identity);
+  a.housekeeper = std::make_unique<Housekeeper>(*a.store, *a.acks, a.clock);
 
   a.admin = std::make_unique<AdminService>(a.config.admin, a.metrics);
+  a.admin->addReadinessCheck({"store", [&a] { return a.store->health(); }});
   a.admin->addReadinessCheck({"routing", [&a] {
                                 return a.routing.current() ? Status()
                                                            : Status::unavailable("no table");
@@ -248,6 +276,7 @@ Status App::start() {
     if (!s.ok()) return Status::unavailable("transport " + type + ": " + s.message());
   }
   a.engine->start();
+  a.housekeeper->start();
   if (a.config.routing.watch) a.reloader->start();
 
   a.signals.add(SIGINT);

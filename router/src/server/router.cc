@@ -220,6 +220,68 @@ void Router::proxySynchronously(Message message, const Route& route, const Endpo
                   });
 }
 
+namespace {
+
+// The delivered delivery a failure report is about: the one the next hop gave `remote_id`, else
+// the one delivered on `transport` for the message with that tracking id.
+std::optional<DeliveryTask> reportedDelivery(Store& store, const DeliveryFailureReport& report) {
+  auto pick = [&](const std::vector<int64_t>& message_ids,
+                  bool by_remote_id) -> std::optional<DeliveryTask> {
+    for (int64_t id : message_ids) {
+      auto deliveries = store.deliveriesOf(id);
+      if (!deliveries.ok()) continue;
+      for (const auto& d : *deliveries) {
+        if (d.state != DeliveryState::kDelivered) continue;
+        if (by_remote_id ? d.remote_id == report.remote_id : !d.remote_id.empty()) return d;
+      }
+    }
+    return std::nullopt;
+  };
+  if (!report.remote_id.empty()) {
+    if (auto ids = store.findByTransportId(report.remote_id); ids.ok()) {
+      if (auto d = pick(*ids, true)) return d;
+    }
+  }
+  if (!report.tracking_id.empty()) {
+    if (auto ids = store.findByTrackingId(report.tracking_id); ids.ok()) return pick(*ids, false);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+void Router::reportDeliveryFailure(DeliveryFailureReport report,
+                                   std::function<void(Status)> done) {
+  auto delivery = reportedDelivery(store_, report);
+  if (!delivery) {
+    log::warn("delivery.report_unmatched", {{"transport", report.transport},
+                                            {"report_id", report.report_id},
+                                            {"remote_id", report.remote_id},
+                                            {"tracking_id", report.tracking_id},
+                                            {"code", report.code}});
+    done(Status());
+    return;
+  }
+  LateFailure failure;
+  failure.delivery_id = delivery->delivery_id;
+  failure.at = clock_.now();
+  failure.error = report.code + ": " + report.description;
+  failure.report_id = report.report_id;
+  log::warn("delivery.reported_failed", {{"tracking_id", report.tracking_id},
+                                         {"route", delivery->route},
+                                         {"endpoint", delivery->endpoint},
+                                         {"code", report.code},
+                                         {"detail", report.description}});
+  store_.recordLateFailure(std::move(failure), [this, done = std::move(done)](Status s) {
+    if (s.ok()) {
+      engine_.notify();  // the dead letter's sender is answered on the engine's next poll
+    } else if (s.code() == Code::kNotFound) {
+      s = Status();  // already failed: a repeated report
+    }
+    done(s);
+  });
+}
+
 void Router::reportUnreadable(const Origin& from, const Status& why) {
   log::warn("message.unreadable", {{"transport", from.transport},
                                    {"peer", from.peer},

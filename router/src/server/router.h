@@ -53,6 +53,12 @@ class Router final : public InboundSink {
   // InboundSink. Thread-safe.
   void accept(Message message, AcceptCallback done) override;
   void reportUnreadable(const Origin& from, const Status& why) override;
+  // Finds the delivery (by the next hop's id, else the tracking id it was sent with) and records
+  // it as failed late: a dead letter whose sender is then answered like any other. A report about
+  // nothing the store knows (or already failed) is logged and answered OK, so its transport does
+  // not offer it for ever.
+  void reportDeliveryFailure(DeliveryFailureReport report,
+                             std::function<void(Status)> done) override;
 
   // From now on accept() answers kBusy. Accepts already under way still complete.
   void stopAccepting() { stopping_ = true; }

@@ -164,6 +164,30 @@ void MemoryStore::claimDue(ClaimRequest request, std::function<void(Result<Claim
   });
 }
 
+void MemoryStore::recordLateFailure(LateFailure failure, std::function<void(Status)> done) {
+  Status status;
+  {
+    std::lock_guard lock(mu_);
+    auto it = deliveries_.find(failure.delivery_id);
+    status = injectedFailure();
+    if (!status.ok()) {
+    } else if (it == deliveries_.end() || it->second.state != DeliveryState::kDelivered) {
+      status = Status::notFound("delivery " + std::to_string(failure.delivery_id) +
+                                " is not delivered");
+    } else {
+      DeliveryTask& d = it->second;
+      d.state = DeliveryState::kDeadLetter;
+      d.cause = DeadLetterCause::kReportedFailure;
+      d.last_error = failure.error;
+      d.updated_at = failure.at;
+      d.sender_notified = false;
+      auto entry = store_rules::lateFailureAudit(failure, d.endpoint);
+      audit(failure.at, d.message_id, d.delivery_id, entry.event, std::move(entry.detail));
+    }
+  }
+  callbacks_.post([done = std::move(done), status] { done(status); });
+}
+
 void MemoryStore::recordAttempt(AttemptRecord record, std::function<void(Status)> done) {
   Status status;
   {

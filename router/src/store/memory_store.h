@@ -24,6 +24,7 @@ class MemoryStore final : public Store {
   void accept(AcceptRequest request, std::function<void(Result<AcceptResult>)> done) override;
   void claimDue(ClaimRequest request, std::function<void(Result<ClaimResult>)> done) override;
   void recordAttempt(AttemptRecord record, std::function<void(Status)> done) override;
+  void recordLateFailure(LateFailure failure, std::function<void(Status)> done) override;
   void resolveAck(AckArrival arrival,
                   std::function<void(Result<std::optional<PendingAck>>)> done) override;
   void markSenderNotified(int64_t delivery_id, TimePoint at,

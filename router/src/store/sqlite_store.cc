@@ -181,6 +181,10 @@ constexpr const char kUpdateAttempt[] =
     "next_attempt_at), updated_at = ?5, last_error = ?6, remote_id = COALESCE(?7, remote_id), "
     "dead_cause = ?8, sender_notified = 0 WHERE id = ?1";
 
+constexpr const char kLateFailure[] =
+    "UPDATE deliveries SET state = 3, dead_cause = 6, last_error = ?3, updated_at = ?2, "
+    "sender_notified = 0 WHERE id = ?1";
+
 constexpr const char kEarlyAck[] =
     "SELECT id, resolved_at, ack_message_id, positive FROM pending_acks "
     "WHERE tracking_id = ?1 AND state = 3 AND kind IN (0, ?2) ORDER BY id LIMIT 1";
@@ -811,6 +815,36 @@ Result<ClaimResult> SqliteStore::applyClaim(Db& db, const ClaimRequest& request)
     }
   }
   return out;
+}
+
+void SqliteStore::recordLateFailure(LateFailure failure, std::function<void(Status)> done) {
+  auto shared = std::make_shared<LateFailure>(std::move(failure));
+  submit<Status>(
+      [this, shared](Db& db) -> Status {
+        const LateFailure& f = *shared;
+        std::optional<int64_t> message_id;
+        DeliveryState state = DeliveryState::kPending;
+        std::string endpoint, tracking_id;
+        Status s = db.query(
+            kDeliveryForUpdate,
+            [&](const Stmt& r) {
+              message_id = r.int64(0);
+              state = static_cast<DeliveryState>(r.int64(2));
+              endpoint = r.text(4);
+              tracking_id = r.text(6);
+            },
+            f.delivery_id);
+        if (!s.ok()) return s;
+        if (!message_id || state != DeliveryState::kDelivered)
+          return Status::notFound("delivery " + std::to_string(f.delivery_id) +
+                                  " is not delivered");
+        s = db.run(kLateFailure, f.delivery_id, ms(f.at), f.error);
+        if (!s.ok()) return s;
+        auto entry = store_rules::lateFailureAudit(f, endpoint);
+        return insertAudit(db, f.at, *message_id, f.delivery_id, tracking_id, entry.event,
+                           entry.detail);
+      },
+      std::move(done));
 }
 
 void SqliteStore::recordAttempt(AttemptRecord record, std::function<void(Status)> done) {

@@ -73,6 +73,13 @@ AuditEntry attemptAudit(const AttemptRecord& record, int attempt, const std::str
   return {audit_event::kAttemptFailed, n};
 }
 
+AuditEntry lateFailureAudit(const LateFailure& failure, const std::string& endpoint) {
+  std::string d = "reported undeliverable by " + endpoint + " after it had taken the message: " +
+                  failure.error;
+  if (!failure.report_id.empty()) d += " (report " + failure.report_id + ")";
+  return {audit_event::kDeadLettered, d};
+}
+
 AuditEntry ackAudit(const PendingAck& resolved) {
   std::string d = std::string(ackKindName(resolved.kind)) + (resolved.positive ? " ack" : " nack") +
                   " (message " + std::to_string(resolved.ack_message_id) + ") from " +

@@ -35,6 +35,7 @@ struct AuditEntry {
 };
 // The audit event of a recorded attempt; `attempt` counts it (1 for the first).
 AuditEntry attemptAudit(const AttemptRecord& record, int attempt, const std::string& endpoint);
+AuditEntry lateFailureAudit(const LateFailure& failure, const std::string& endpoint);
 // "acked"/"nacked" for an expectation resolved by an ack message.
 AuditEntry ackAudit(const PendingAck& resolved);
 std::string ackUnmatchedDetail(const AckArrival& arrival);

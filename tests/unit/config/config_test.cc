@@ -50,7 +50,8 @@ store:
   group_commit: {max_batch: 64, max_wait: 5ms}
   dedup_window: 2d
   retention: {bodies: 7d, audit: 400d}
-delivery: {max_in_flight: 32, poll_interval: 250ms, ack_timeout: 2h, shutdown_grace: 3s}
+delivery: {max_in_flight: 32, poll_interval: 250ms, infrastructure_ack_timeout: 2h,
+           business_ack_timeout: 3d, shutdown_grace: 3s}
 admin:
   listen: 0.0.0.0:9443
   tokens:
@@ -68,6 +69,8 @@ transports:
   EXPECT_EQ(r.store.group_commit_max_wait, std::chrono::milliseconds(5));
   EXPECT_EQ(r.store.retain_audit, std::chrono::hours(24 * 400));
   EXPECT_EQ(r.delivery.shutdown_grace, std::chrono::seconds(3));
+  EXPECT_EQ(r.delivery.infrastructure_ack_timeout, std::chrono::hours(2));
+  EXPECT_EQ(r.delivery.business_ack_timeout, std::chrono::hours(72));
   EXPECT_EQ(r.admin.address, "0.0.0.0");
   EXPECT_EQ(r.admin.port, 9443);
   ASSERT_EQ(r.admin.tokens.size(), 1u);

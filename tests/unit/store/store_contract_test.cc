@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <future>
 #include <memory>
 
 #include "store/memory_store.h"
@@ -507,6 +508,40 @@ TEST_P(StoreContractTest, AnOverdueExpectationExpiresAndALateAckStillClosesIt) {
   auto r = resolveNow(*store_, ackFor("T-late", MessageKind::kInfrastructureAck, "urn:a", now()));
   ASSERT_TRUE(r.ok() && r->has_value());
   EXPECT_EQ((*r)->state, PendingAckState::kResolved);
+}
+
+TEST_P(StoreContractTest, ALateFailureTurnsADeliveredMessageIntoADeadLetterToAnswer) {
+  int64_t id = accept("T-late", {makeDelivery(now())});
+  auto c = claim();
+  ASSERT_EQ(c.size(), 1u);
+  auto ok = outcome(c[0].delivery_id, Next::kDelivered, now());
+  ok.remote_id = "MESH-LATE-1";
+  ASSERT_TRUE(recordNow(*store_, ok).ok());
+
+  LateFailure late;
+  late.delivery_id = c[0].delivery_id;
+  late.at = now() + 1s;
+  late.error = "MESH 14: message not collected";
+  late.report_id = "REPORT-1";
+  std::promise<Status> p;
+  store_->recordLateFailure(late, [&p](Status s) { p.set_value(s); });
+  ASSERT_TRUE(p.get_future().get().ok());
+
+  DeliveryTask d = only(id);
+  EXPECT_EQ(d.state, DeliveryState::kDeadLetter);
+  EXPECT_EQ(d.cause, DeadLetterCause::kReportedFailure);
+  EXPECT_EQ(d.last_error, "MESH 14: message not collected");
+  EXPECT_FALSE(d.sender_notified);
+  auto pending = store_->unnotifiedDeadLetters(10);
+  ASSERT_TRUE(pending.ok());
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ((*pending)[0].delivery_id, c[0].delivery_id);
+  EXPECT_EQ(events("T-late").back(), "dead-lettered");
+
+  // A repeated report changes nothing.
+  std::promise<Status> again;
+  store_->recordLateFailure(late, [&again](Status s) { again.set_value(s); });
+  EXPECT_EQ(again.get_future().get().code(), Code::kNotFound);
 }
 
 TEST_P(StoreContractTest, DeadLettersWaitForTheirSenderToBeTold) {
