@@ -17,7 +17,7 @@ PACKAGES=(
   # servers the tests start themselves on 127.0.0.1
   postgresql prometheus
   # benchmarks (make bench)
-  nginx-light gnuplot-nox
+  nginx-light gnuplot-nox libbenchmark-dev
 )
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=(); else SUDO=(sudo); fi

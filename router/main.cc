@@ -2,9 +2,13 @@
 // Thin on purpose: everything it calls is in a library that the tests link too.
 #include <boost/program_options.hpp>
 #include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "config/config.h"
 #include "itk/log.h"
+#include "itk/routing/commands.h"
 #include "itk/transport.h"
 #include "server/app.h"
 
@@ -19,6 +23,9 @@ namespace {
 constexpr const char* kUsage = R"(usage: itk-router [--config FILE] [--log-format text|json]
        itk-router --check-config --config FILE
        itk-router --version
+       itk-router check-routes [--strict] [--config FILE | TABLE...]
+       itk-router explain [--config FILE | --routes TABLE...] --service S --address A
+                          [--address B ...] [--sender X] [--interaction I]
 
 Starts the ITK router with the configuration FILE (default deploy/config/router.yaml).
   --check-config     load the configuration and every routing table, print each problem
@@ -64,9 +71,57 @@ int runRouter(const po::variables_map& vm) {
   return (*app)->run();
 }
 
+// `--config FILE` in a command's arguments stands for the routing tables that FILE names:
+// for check-routes they become file arguments, for explain a --routes list.
+bool expandConfigTables(std::vector<std::string>& args, bool as_routes_option) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] != "--config") continue;
+    if (i + 1 >= args.size()) {
+      std::cerr << "itk-router: --config needs a file\n";
+      return false;
+    }
+    itk::ConfigLoad loaded = itk::loadConfig(args[i + 1]);
+    if (!loaded.config) {
+      for (const auto& e : loaded.errors) std::cerr << e.toString() << "\n";
+      return false;
+    }
+    args.erase(args.begin() + static_cast<long>(i), args.begin() + static_cast<long>(i) + 2);
+    if (as_routes_option) args.push_back("--routes");
+    for (const auto& t : loaded.config->routing.tables) args.push_back(t);
+    return true;
+  }
+  return true;
+}
+
+// The administrators' commands: `itk-router COMMAND ARGS...`.
+std::optional<int> runCommand(const std::string& command, std::vector<std::string> args) {
+  itk::TransportRegistry registry;
+  itk::registerBuiltinTransports(registry);
+  if (command == "check-routes") {
+    if (!expandConfigTables(args, false)) return 2;
+    return itk::runCheckRoutesCommand(args, registry, std::cout, std::cerr);
+  }
+  if (command == "explain") {
+    if (!expandConfigTables(args, true)) return 2;
+    return itk::runExplainCommand(args, registry, std::cout, std::cerr);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && argv[1][0] != '-') {
+    std::vector<std::string> args(argv + 2, argv + argc);
+    try {
+      if (auto code = runCommand(argv[1], std::move(args))) return *code;
+    } catch (const std::exception& e) {
+      std::cerr << "itk-router " << argv[1] << ": " << e.what() << "\n";
+      return 1;
+    }
+    std::cerr << "itk-router: unknown command '" << argv[1] << "'\n" << kUsage;
+    return 2;
+  }
   po::options_description options;
   options.add_options()("help,h", "")("version", "")("check-config", "")(
       "config", po::value<std::string>()->default_value("deploy/config/router.yaml"), "")(

@@ -49,7 +49,7 @@ bool digits(std::string_view s, size_t pos, size_t n, int* out) {
 
 std::string formatIsoSeconds(TimePoint t) {
   Civil c = toCivil(t);
-  char buf[32];
+  char buf[64];  // room for any int, so the compiler can prove no truncation
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", c.year, c.month, c.day, c.hour,
                 c.minute, c.second);
   return buf;
@@ -57,7 +57,7 @@ std::string formatIsoSeconds(TimePoint t) {
 
 std::string formatIsoMillis(TimePoint t) {
   Civil c = toCivil(t);
-  char buf[40];
+  char buf[80];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", c.year, c.month, c.day,
                 c.hour, c.minute, c.second, c.millis);
   return buf;
@@ -65,7 +65,7 @@ std::string formatIsoMillis(TimePoint t) {
 
 std::string formatCompact(TimePoint t) {
   Civil c = toCivil(t);
-  char buf[32];
+  char buf[64];
   std::snprintf(buf, sizeof buf, "%04d%02d%02d%02d%02d%02d", c.year, c.month, c.day, c.hour,
                 c.minute, c.second);
   return buf;

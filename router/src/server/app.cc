@@ -16,6 +16,7 @@
 #include "itk/http/server.h"
 #include "itk/log.h"
 #include "itk/routing.h"
+#include "itk/routing/reloader.h"
 #include "server/admin.h"
 #include "server/router.h"
 #include "store/memory_store.h"
@@ -43,6 +44,7 @@ struct App::Impl {
   asio::io_context io;
   std::shared_ptr<prometheus::Registry> metrics = std::make_shared<prometheus::Registry>();
   RoutingTableHolder routing;
+  std::unique_ptr<RoutingTableReloader> reloader;
   std::unique_ptr<TransportContext> context;
   std::map<std::string, std::unique_ptr<Transport>, std::less<>> transports;
   std::unique_ptr<Store> store;
@@ -63,24 +65,13 @@ struct App::Impl {
     return it == transports.end() ? nullptr : it->second.get();
   }
 
-  Status loadRoutes() {
-    TableLoadResult loaded = loadRoutingTables(config.routing.tables, registry);
-    for (const auto& w : loaded.warnings) log::warn("routing.warning", {{"detail", w.toString()}});
-    if (!loaded.errors.empty()) {
-      std::string all;
-      for (const auto& e : loaded.errors) all += (all.empty() ? "" : "; ") + e.toString();
-      return Status::invalid(all);
-    }
-    routing.publish(loaded.table);
-    log::info("routing.loaded", {{"version", loaded.table->version()},
-                                 {"checksum", loaded.table->checksum()},
-                                 {"routes", static_cast<unsigned long>(loaded.table->routes().size())}});
-    return Status();
-  }
-
-  void reloadRoutes() {
-    Status s = loadRoutes();
-    if (!s.ok()) log::error("routing.reload_failed", {{"error", s.message()}});
+  // Reloads the routing tables now; the running table stays when the files are invalid.
+  Status reloadRoutes() {
+    ReloadOutcome outcome = reloader->reloadNow();
+    if (outcome.kind != ReloadOutcome::Kind::kFailed) return Status();
+    std::string all;
+    for (const auto& e : outcome.errors) all += (all.empty() ? "" : "\n") + e.toString();
+    return Status::invalid(all);
   }
 
   void waitForSignal() {
@@ -88,7 +79,7 @@ struct App::Impl {
       if (ec) return;
       if (signo == SIGHUP) {
         log::info("router.sighup", {});
-        reloadRoutes();
+        (void)reloadRoutes();  // logs its own outcome
         waitForSignal();
         return;
       }
@@ -106,6 +97,7 @@ struct App::Impl {
   // Stop accepting, let accepts reach the store and attempts in flight finish, then stop I/O.
   void shutdown() {
     log::info("router.stopping", {});
+    if (reloader) reloader->stop();
     for (auto& [type, t] : transports) t->stopAccepting();
     if (router) router->stopAccepting();
     auto deadline = std::chrono::steady_clock::now() + config.delivery.shutdown_grace;
@@ -166,6 +158,7 @@ Result<std::unique_ptr<App>> App::create(RouterConfig config, const TransportReg
   }
   TableLoadResult tables = loadRoutingTables(a.config.routing.tables, registry);
   for (const auto& e : tables.errors) fail(e.toString());
+  for (const auto& w : tables.warnings) log::warn("routing.warning", {{"detail", w.toString()}});
   if (tables.table) {
     // Every endpoint's transport must be configured, or its deliveries could never leave.
     for (const auto& ep : tables.table->endpoints()) {
@@ -175,8 +168,15 @@ Result<std::unique_ptr<App>> App::create(RouterConfig config, const TransportReg
       }
     }
     a.routing.publish(tables.table);
+    log::info("routing.loaded", {{"version", tables.table->version()},
+                                 {"checksum", tables.table->checksum()},
+                                 {"routes", static_cast<unsigned long>(tables.table->routes().size())}});
   }
   if (!errors.empty()) return Status::invalid(errors);
+  ReloaderOptions reload;
+  reload.files = a.config.routing.tables;
+  reload.poll_interval = a.config.routing.watch_interval;
+  a.reloader = std::make_unique<RoutingTableReloader>(a.routing, registry, std::move(reload));
   return std::unique_ptr<App>(new App(std::move(impl)));
 }
 
@@ -209,7 +209,7 @@ Status App::start() {
   }
   a.admin->addRoute({"POST", "/admin/routing/reload", AdminRole::kAdmin,
                      [&a](const http::Request&, std::string_view, http::Responder respond) {
-                       Status s = a.loadRoutes();
+                       Status s = a.reloadRoutes();
                        respond(s.ok() ? http::Response::text(200, "reloaded\n")
                                       : http::Response::text(422, s.message() + "\n"));
                      }});
@@ -238,6 +238,7 @@ Status App::start() {
     if (!s.ok()) return Status::unavailable("transport " + type + ": " + s.message());
   }
   a.engine->start();
+  if (a.config.routing.watch) a.reloader->start();
 
   a.signals.add(SIGINT);
   a.signals.add(SIGTERM);

@@ -1,0 +1,56 @@
+// Starts the real itk-router binary on a generated configuration in a temp folder, with every
+// port 0, and finds the ports it bound from its log.
+#pragma once
+
+#include <regex>
+#include <string>
+
+#include "support/http_client.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
+
+namespace itk::test {
+
+class RouterProcess {
+ public:
+  // `config_yaml` is written to dir/router.yaml; the router runs with dir as its working folder.
+  RouterProcess(const TempDir& dir, const std::string& config_yaml,
+                std::vector<std::string> extra_args = {})
+      : dir_(dir) {
+    dir.write("router.yaml", config_yaml);
+    std::vector<std::string> argv{routerBinary(), "--config", dir / "router.yaml"};
+    for (auto& a : extra_args) argv.push_back(std::move(a));
+    process_ = std::make_unique<ChildProcess>(argv, dir / "router.log", dir.path().string());
+  }
+
+  // Waits for "router.ready" and reads the admin port. False (with the log in *why) on failure.
+  bool waitReady(std::string* why, std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
+    auto m = process_->waitForLog("router\\.ready .*admin_port=(\\d+)", timeout);
+    if (!m) {
+      *why = "router did not become ready; log:\n" + process_->log();
+      return false;
+    }
+    admin_port_ = static_cast<uint16_t>(std::stoi((*m)[1].str()));
+    return true;
+  }
+
+  // The port a named listener bound ("http.listening listener=NAME ... port=N").
+  uint16_t listenerPort(const std::string& name) {
+    std::regex re("http\\.listening listener=" + name + " address=\\S+ port=(\\d+)");
+    std::smatch m;
+    std::string log = process_->log();
+    if (!std::regex_search(log, m, re)) return 0;
+    return static_cast<uint16_t>(std::stoi(m[1].str()));
+  }
+
+  uint16_t adminPort() const { return admin_port_; }
+  ChildProcess& process() { return *process_; }
+  std::string log() const { return process_->log(); }
+
+ private:
+  const TempDir& dir_;
+  std::unique_ptr<ChildProcess> process_;
+  uint16_t admin_port_ = 0;
+};
+
+}  // namespace itk::test
