@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "itk/envelope/validate_command.h"
 #include "itk/log.h"
 #include "itk/routing/commands.h"
 #include "itk/transport.h"
@@ -23,6 +24,7 @@ namespace {
 constexpr const char* kUsage = R"(usage: itk-router [--config FILE] [--log-format text|json]
        itk-router --check-config --config FILE
        itk-router --version
+       itk-router validate [--now TIME] FILE...
        itk-router check-routes [--strict] [--config FILE | TABLE...]
        itk-router explain [--config FILE | --routes TABLE...] --service S --address A
                           [--address B ...] [--sender X] [--interaction I]
@@ -97,6 +99,7 @@ bool expandConfigTables(std::vector<std::string>& args, bool as_routes_option) {
 std::optional<int> runCommand(const std::string& command, std::vector<std::string> args) {
   itk::TransportRegistry registry;
   itk::registerBuiltinTransports(registry);
+  if (command == "validate") return itk::itk2::runValidateCommand(args, std::cout, std::cerr);
   if (command == "check-routes") {
     if (!expandConfigTables(args, false)) return 2;
     return itk::runCheckRoutesCommand(args, registry, std::cout, std::cerr);

@@ -1,12 +1,14 @@
 // The one place that knows every transport built into the binary (explicit registration, no
 // static initialisers).
 #include "itk/transport.h"
+#include "itk/mesh/transport.h"
 #include "loopback/loopback_transport.h"
 
 namespace itk {
 
 void registerBuiltinTransports(TransportRegistry& registry) {
   (void)registry.add(makeLoopbackTransportFactory());
+  (void)registry.add(mesh::makeMeshTransportFactory());
 }
 
 }  // namespace itk

@@ -20,11 +20,17 @@ class Section {
   Section(YAML::Node node, std::string path, const std::string& file,
           std::vector<ConfigError>& errors)
       : node_(std::move(node)), path_(std::move(path)), file_(file), errors_(errors) {
-    if (node_ && !node_.IsNull() && !node_.IsMap()) error(node_, path_ + " must be a mapping");
+    // A missing key gives yaml-cpp's "zombie" node, on which most calls throw: use a null node.
+    if (!node_.IsDefined()) node_ = YAML::Node();
+    if (!node_.IsNull() && !node_.IsMap()) error(node_, path_ + " must be a mapping");
   }
 
-  bool has(const char* key) const { return node_.IsMap() && node_[key]; }
-  YAML::Node raw(const char* key) const { return node_.IsMap() ? node_[key] : YAML::Node(); }
+  YAML::Node raw(const char* key) const {
+    if (!node_.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
+    const YAML::Node& map = node_;  // const lookup: never inserts the key
+    YAML::Node v = map[key];
+    return v.IsDefined() ? v : YAML::Node(YAML::NodeType::Undefined);
+  }
   Section child(const char* key) const { return Section(raw(key), name(key), file_, errors_); }
 
   void str(const char* key, std::string* out) {

@@ -18,6 +18,7 @@
 #include "itk/routing.h"
 #include "itk/routing/reloader.h"
 #include "server/admin.h"
+#include "server/decode.h"
 #include "server/router.h"
 #include "store/memory_store.h"
 
@@ -136,10 +137,7 @@ Result<std::unique_ptr<App>> App::create(RouterConfig config, const TransportReg
   auto fail = [&](std::string line) { errors += (errors.empty() ? "" : "\n") + line; };
 
   a.context = std::make_unique<TransportContext>(TransportContext{
-      a.io, a.clock, a.config.identity, *a.metrics, a.config.data_dir,
-      [](std::shared_ptr<const std::string>) -> Result<Message> {
-        return Status::invalid("no ITK document reader is built in");
-      }});
+      a.io, a.clock, a.config.identity, *a.metrics, a.config.data_dir, decodeItkDocument});
   for (const auto& [type, node] : a.config.transports) {
     const TransportFactory* factory = registry.find(type);
     if (!factory) {
