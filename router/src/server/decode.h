@@ -1,5 +1,5 @@
-// The app's MessageDecoder: reads one whole ITK document (a bare ITK2 Distribution Envelope;
-// ITK3 Bundles join with the FHIR reader) into a Message, for document-oriented transports.
+// The app's MessageDecoder: reads one whole ITK document — an ITK3 FHIR message Bundle or a bare
+// ITK2 Distribution Envelope — into a Message, for document-oriented transports (loopback, MESH).
 #pragma once
 
 #include "itk/transport.h"
