@@ -7,6 +7,7 @@
 #include <set>
 
 #include "itk/uuid.h"
+#include "support/loopback_spool.h"
 #include "support/router_process.h"
 
 namespace itk::test {
@@ -37,44 +38,20 @@ transports:
 )";
 }
 
-const char* kRoutes = R"(endpoints:
-  archive:
-    transport: loopback
-    behaviour: deliver
-    deliver_dir: out
-routes:
-  - name: everything
-    endpoint: archive
-)";
+const char* kRoutes = kLoopbackArchiveRoutes;
 
 // A DE from tests/data/loopback-de.xml.in with a fresh tracking id; returns the id.
 std::string dropMessage(const TempDir& dir, int seq) {
-  static const std::string kTemplate =
-      readFile(std::string(ITK_TEST_DATA_DIR) + "/loopback-de.xml.in");
   std::string id = newUuid();
-  std::string de = kTemplate;
-  auto put = [&de](const std::string& key, const std::string& value) {
-    for (size_t p; (p = de.find(key)) != std::string::npos;) de.replace(p, key.size(), value);
-  };
-  put("@TRACKING_ID@", id);
-  put("@PAYLOAD_ID@", newUuid());
-  put("@ODS@", "RHM");
-  put("@SEQ@", std::to_string(seq));
-  // Written under a temporary name and renamed, as the loopback spool requires.
-  std::string name = "in/" + std::to_string(100000 + seq) + ".xml";
-  dir.write(name + ".tmp", de);
-  fs::rename(dir / (name + ".tmp"), dir / name);
+  dropIntoSpool(dir, std::to_string(100000 + seq) + ".xml", loopbackDe(id, seq));
   return id;
 }
 
 // Tracking ids of the messages delivered to out/ (files named TRACKING-DELIVERY.xml).
 std::multiset<std::string> delivered(const TempDir& dir) {
   std::multiset<std::string> ids;
-  std::error_code ec;
-  for (fs::directory_iterator it(dir / "out", ec), end; !ec && it != end; it.increment(ec)) {
-    std::string name = it->path().filename().string();
-    if (it->path().extension() == ".xml" && name.size() > 36) ids.insert(name.substr(0, 36));
-  }
+  for (const auto& [id, files] : deliveredFiles(dir))
+    for (size_t i = 0; i < files.size(); ++i) ids.insert(id);
   return ids;
 }
 

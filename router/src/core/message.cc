@@ -38,6 +38,28 @@ std::string_view deliveryStateName(DeliveryState s) {
     case DeliveryState::kInFlight: return "in-flight";
     case DeliveryState::kDelivered: return "delivered";
     case DeliveryState::kDeadLetter: return "dead-letter";
+    case DeliveryState::kWaiting: return "waiting";
+  }
+  return "unknown";
+}
+
+std::string_view deadLetterCauseName(DeadLetterCause c) {
+  switch (c) {
+    case DeadLetterCause::kNone: return "none";
+    case DeadLetterCause::kUnroutable: return "unroutable";
+    case DeadLetterCause::kRejectedByRoute: return "rejected-by-route";
+    case DeadLetterCause::kPermanentFailure: return "permanent-failure";
+    case DeadLetterCause::kAttemptsExhausted: return "attempts-exhausted";
+    case DeadLetterCause::kDeadlineExpired: return "deadline-expired";
+  }
+  return "unknown";
+}
+
+std::string_view ackKindName(AckKind k) {
+  switch (k) {
+    case AckKind::kAny: return "any";
+    case AckKind::kInfrastructure: return "infrastructure";
+    case AckKind::kBusiness: return "business";
   }
   return "unknown";
 }

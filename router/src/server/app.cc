@@ -17,10 +17,10 @@
 #include "itk/log.h"
 #include "itk/routing.h"
 #include "itk/routing/reloader.h"
+#include "itk/store.h"
 #include "server/admin.h"
 #include "server/decode.h"
 #include "server/router.h"
-#include "store/memory_store.h"
 
 namespace itk {
 
@@ -28,9 +28,21 @@ namespace asio = boost::asio;
 
 namespace {
 
-Result<std::unique_ptr<Store>> openStore(const StoreSettings& s) {
-  if (s.backend == "memory") return std::unique_ptr<Store>(std::make_unique<MemoryStore>());
-  return Status::invalid("store.backend " + s.backend + " is not available in this build");
+// router.yaml's store section as the store factory's configuration.
+Result<std::unique_ptr<Store>> openConfiguredStore(const StoreSettings& s) {
+  StoreConfig c;
+  if (!parseStoreBackend(s.backend, &c.backend))
+    return Status::invalid("store.backend " + s.backend + " is not a store backend");
+  if (!parseDurability(s.durability, &c.durability))
+    return Status::invalid("store.durability " + s.durability + " must be fsync or os");
+  c.path = s.path;
+  c.url = s.url;
+  c.group_commit_max_batch = s.group_commit_max_batch;
+  c.group_commit_max_wait = s.group_commit_max_wait;
+  c.dedup_window = std::chrono::duration_cast<std::chrono::seconds>(s.dedup_window);
+  c.body_retention = std::chrono::duration_cast<std::chrono::seconds>(s.retain_bodies);
+  c.audit_retention = std::chrono::duration_cast<std::chrono::seconds>(s.retain_audit);
+  return openStore(c);  // router mode: creates, locks, recovers in-flight deliveries
 }
 
 }  // namespace
@@ -180,7 +192,7 @@ Result<std::unique_ptr<App>> App::create(RouterConfig config, const TransportReg
 
 Status App::start() {
   Impl& a = *impl_;
-  auto store = openStore(a.config.store);
+  auto store = openConfiguredStore(a.config.store);
   if (!store.ok()) return store.status();
   a.store = std::move(*store);
 

@@ -7,13 +7,15 @@
 namespace itk {
 
 Router::Router(Store& store, const RoutingTableHolder& routing, DeliveryEngine& engine,
-               TransportResolver transports, const Clock& clock, RouterHooks hooks)
+               TransportResolver transports, const Clock& clock, RouterHooks hooks,
+               AckTracker* acks)
     : store_(store),
       routing_(routing),
       engine_(engine),
       transports_(std::move(transports)),
       clock_(clock),
-      hooks_(std::move(hooks)) {}
+      hooks_(std::move(hooks)),
+      acks_(acks) {}
 
 namespace {
 
@@ -110,6 +112,7 @@ void Router::accept(Message message, AcceptCallback done) {
     d.endpoint = "";
     d.address = u.address;
     d.initial_state = DeliveryState::kDeadLetter;
+    d.cause = u.route.empty() ? DeadLetterCause::kUnroutable : DeadLetterCause::kRejectedByRoute;
     d.error = u.reason.message();
     d.next_attempt_at = now;
     d.deadline = now;
@@ -120,6 +123,7 @@ void Router::accept(Message message, AcceptCallback done) {
     // An empty address list: the DE reader refuses these, but a message must never vanish.
     NewDelivery d;
     d.initial_state = DeliveryState::kDeadLetter;
+    d.cause = DeadLetterCause::kUnroutable;
     d.error = "the message has no address to route on";
     d.next_attempt_at = d.deadline = now;
     d.max_attempts = 0;
@@ -130,6 +134,8 @@ void Router::accept(Message message, AcceptCallback done) {
   AcceptRequest request;
   request.message = std::move(message);
   request.deliveries = std::move(p.deliveries);
+  // De-duplication needs a tracking id; a message without one is never a duplicate.
+  request.deduplicate = !request.message.header.tracking_id.empty();
   auto keep = std::make_shared<Message>(request.message);  // header/body for hooks and logs
   store_.accept(std::move(request), [this, done = std::move(done), keep,
                                      unrouted = std::move(p.unrouted)](
@@ -161,6 +167,9 @@ void Router::accept(Message message, AcceptCallback done) {
                                    {"message_id", static_cast<long long>(r->message_id)}});
     done(AcceptOutcome::accepted(r->message_id));
     engine_.notify();
+    // An acknowledgement closes the expectation its original's delivery recorded (it is also
+    // routed back to the original sender like any message).
+    if (acks_ && h.kind != MessageKind::kBusiness) acks_->onAckAccepted(stored);
     for (const auto& u : unrouted) {
       log::warn("message.unrouted", {{"tracking_id", h.tracking_id},
                                      {"address", u.address},

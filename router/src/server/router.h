@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "delivery/ack_tracker.h"
 #include "delivery/delivery_engine.h"
 #include "itk/clock.h"
 #include "itk/inbound_sink.h"
@@ -28,11 +29,15 @@ struct UnroutedAddress {
 };
 
 struct RouterHooks {
-  // After the message is durable: addresses that were rejected or unroutable, so the sender can be
-  // told (an infrastructure NACK or an ITK3 response). Called on a store thread.
+  // After the message is durable: addresses that were rejected or unroutable (each is stored as
+  // a dead-letter delivery). Called on a store thread; informational (logs). The NACK to the
+  // sender comes from DeliveryHooks::on_dead_letter, which covers these dead letters too and is
+  // durable (offered again after a crash until confirmed): do not NACK from here as well.
   std::function<void(const MessagePtr&, const std::vector<UnroutedAddress>&)> on_unrouted;
-  // After the message is durable and accepted (or found to be a duplicate). Called on a store
-  // thread. Used for router-generated acknowledgements and audit.
+  // After the message is durable and accepted (kAccepted), or found to be a duplicate
+  // (kDuplicate: nothing was stored or delivered again, and the sender must be answered as if
+  // accepted — re-send its infrastructure ack if it asked for one, as CIAO does). Called on a
+  // store thread. Used for router-generated acknowledgements and audit.
   std::function<void(const MessagePtr&, AcceptOutcome::Kind)> on_accepted;
 };
 
@@ -40,8 +45,10 @@ class Router final : public InboundSink {
  public:
   using TransportResolver = DeliveryEngine::TransportResolver;
 
+  // `acks` (optional) correlates accepted acknowledgements with what was expected.
   Router(Store& store, const RoutingTableHolder& routing, DeliveryEngine& engine,
-         TransportResolver transports, const Clock& clock, RouterHooks hooks = {});
+         TransportResolver transports, const Clock& clock, RouterHooks hooks = {},
+         AckTracker* acks = nullptr);
 
   // InboundSink. Thread-safe.
   void accept(Message message, AcceptCallback done) override;
@@ -62,6 +69,7 @@ class Router final : public InboundSink {
   TransportResolver transports_;
   const Clock& clock_;
   RouterHooks hooks_;
+  AckTracker* acks_;
   std::atomic<bool> stopping_{false};
   std::atomic<size_t> pending_{0};
 };
