@@ -45,7 +45,8 @@ std::string routerYaml(const std::string& soap_section) {
   username: itk-router-test
 threads: 2
 store:
-  backend: memory
+  backend: sqlite
+  path: store.db
 routing:
   tables: [routes.yaml]
   watch: false
