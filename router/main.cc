@@ -1,12 +1,14 @@
 // itk-router: parse the command line, then run the router or one of the admin commands.
 // Thin on purpose: everything it calls is in a library that the tests link too.
 #include <boost/program_options.hpp>
+#include <chrono>
 #include <iostream>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "config/config.h"
+#include "itk/clock.h"
 #include "itk/envelope/validate_command.h"
 #include "itk/log.h"
 #include "itk/routing/commands.h"
@@ -42,6 +44,18 @@ Starts the ITK router with the configuration FILE (default deploy/config/router.
 Signals: SIGTERM/SIGINT stop gracefully; SIGHUP reloads the routing tables.
 )";
 
+// Test-only (the hidden option --fake-now TIME): the router's clock starts at TIME and then runs
+// at the normal rate, so that messages with fixed WS-Security timestamps (the shared fixtures)
+// can be replayed against the real binary, and retries and timeouts still happen.
+class FakeNowClock final : public itk::Clock {
+ public:
+  explicit FakeNowClock(itk::TimePoint start) : offset_(start - std::chrono::system_clock::now()) {}
+  itk::TimePoint now() const override { return std::chrono::system_clock::now() + offset_; }
+
+ private:
+  itk::Duration offset_;
+};
+
 int runRouter(const po::variables_map& vm) {
   const std::string file = vm["config"].as<std::string>();
   itk::ConfigLoad loaded = itk::loadConfig(file);
@@ -58,9 +72,23 @@ int runRouter(const po::variables_map& vm) {
   }
   itk::log::configure(config.log_format, config.log_level);
 
+  std::optional<FakeNowClock> fake_clock;
+  if (vm.count("fake-now")) {
+    itk::TimePoint start;
+    if (!itk::parseIsoDateTime(vm["fake-now"].as<std::string>(), &start)) {
+      std::cerr << "itk-router: --fake-now needs an xs:dateTime such as 2026-11-25T10:00:30Z\n";
+      return 2;
+    }
+    fake_clock.emplace(start);
+    itk::log::warn("clock.fake_now", {{"start", itk::formatIsoSeconds(start)},
+                                      {"note", "test-only: the clock does not tell real time"}});
+  }
+  const itk::Clock& clock =
+      fake_clock ? static_cast<const itk::Clock&>(*fake_clock) : itk::SystemClock::instance();
+
   itk::TransportRegistry registry;
   itk::registerBuiltinTransports(registry);
-  auto app = itk::App::create(config, registry);
+  auto app = itk::App::create(config, registry, clock);
   if (!app.ok()) {
     std::cerr << app.status().message() << "\n";
     return 2;
@@ -143,7 +171,9 @@ int main(int argc, char** argv) {
   po::options_description options;
   options.add_options()("help,h", "")("version", "")("check-config", "")(
       "config", po::value<std::string>()->default_value("deploy/config/router.yaml"), "")(
-      "log-format", po::value<std::string>(), "");
+      "log-format", po::value<std::string>(), "")(
+      // Test-only, deliberately not in the usage text: see FakeNowClock.
+      "fake-now", po::value<std::string>(), "");
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(argc, argv).options(options).run(), vm);

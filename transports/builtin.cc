@@ -3,12 +3,14 @@
 #include "itk/transport.h"
 #include "itk/mesh/transport.h"
 #include "loopback/loopback_transport.h"
+#include "soap/soap_transport.h"
 
 namespace itk {
 
 void registerBuiltinTransports(TransportRegistry& registry) {
   (void)registry.add(makeLoopbackTransportFactory());
   (void)registry.add(mesh::makeMeshTransportFactory());
+  (void)registry.add(makeSoapTransportFactory());
 }
 
 }  // namespace itk

@@ -309,6 +309,13 @@ std::string buildSimpleMessageResponse(std::string_view service,
                           simpleMessageResponseElement(text));
 }
 
+std::string buildSoapResponse(std::string_view action, std::string_view request_message_id,
+                              std::string_view de_bytes) {
+  size_t root = 0;
+  if (xml::checkProlog(de_bytes, &root).ok()) de_bytes.remove_prefix(root);
+  return responseEnvelope(action, request_message_id, xml::trimXmlSpace(de_bytes));
+}
+
 std::string toolkitErrorInfoElement(const ErrorInfo& e) {
   std::string out = "<itk:ToolkitErrorInfo";
   attribute(out, "xmlns:itk", kItkNamespace);

@@ -1,6 +1,7 @@
 #include "itk/envelope/distribution_envelope.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "itk/envelope/vocabulary.h"
 #include "itk/uuid.h"
@@ -329,14 +330,39 @@ bool infrastructureAckWanted(const MessageHeader& header) {
   return header.infack_requested && isAckable(header) && !header.sender_address.empty();
 }
 
+namespace {
+
+// True when `prefix` followed by ':' occurs in `text` after a character that cannot end an XML
+// name (so "wsa:" is found in "<wsa:To" or "xsi:type=\"wsa:x\"" but not in "xwsa:").
+bool mayUsePrefix(std::string_view text, std::string_view prefix) {
+  auto nameChar = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ||
+           static_cast<unsigned char>(c) >= 0x80;
+  };
+  for (size_t at = text.find(prefix); at != std::string_view::npos;
+       at = text.find(prefix, at + 1)) {
+    size_t end = at + prefix.size();
+    if (end < text.size() && text[end] == ':' && (at == 0 || !nameChar(text[at - 1])))
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 std::string forwardableBytes(std::string_view input, const DistributionEnvelope& de) {
   std::string_view element = de.element.in(input);
-  if (de.inherited_namespaces.empty()) return std::string(element);
+  std::vector<const NamespaceDeclaration*> needed;
+  for (const NamespaceDeclaration& d : de.inherited_namespaces) {
+    if (d.prefix.empty() || mayUsePrefix(element, d.prefix)) needed.push_back(&d);
+  }
+  if (needed.empty()) return std::string(element);
   size_t name_end = de.start_tag_name_end - de.element.begin;
   std::string out;
   out.reserve(element.size() + 128);
   out.append(element.substr(0, name_end));
-  for (const NamespaceDeclaration& d : de.inherited_namespaces) {
+  for (const NamespaceDeclaration* d_ptr : needed) {
+    const NamespaceDeclaration& d = *d_ptr;
     out += d.prefix.empty() ? " xmlns" : " xmlns:" + d.prefix;
     out += "=\"";
     xml::appendEscapedAttribute(out, d.uri);

@@ -304,6 +304,22 @@ TEST(SimpleMessageResponseBuilderTest, ReadsBackAndValidates) {
   EXPECT_EQ(classifyPeerResponse(doc).kind, PeerResponse::Kind::kSimpleMessageResponse);
 }
 
+TEST(SoapResponseBuilderTest, CarriesTheResponseDeUnchanged) {
+  const std::string response_service = std::string(testing::kService) + "Response";
+  std::string de = testing::replaced(testing::validDe(), testing::kService, response_service);
+  std::string response = buildSoapResponse(response_service, testing::kMessageId,
+                                           "<?xml version=\"1.0\"?>\n" + de + "\n");
+  ItkDocument doc = readOk(response);
+  EXPECT_TRUE(isSoapResponse(doc));
+  SoapVerdict v = checkSoapResponse(doc);
+  EXPECT_TRUE(v.ok()) << v.status.toString();
+  EXPECT_EQ(doc.soap.action, response_service);
+  EXPECT_EQ(doc.soap.relates_to, std::string(testing::kMessageId));
+  ASSERT_TRUE(doc.de);
+  EXPECT_EQ(doc.de->element.in(response), de);
+  EXPECT_EQ(classifyPeerResponse(doc).kind, PeerResponse::Kind::kDistributionEnvelope);
+}
+
 TEST(SimpleMessageResponseBuilderTest, ElementValidatesAgainstItkMessageTypes) {
   ITK_REQUIRE_XMLLINT();
   std::string response =

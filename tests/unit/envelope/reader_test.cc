@@ -111,11 +111,35 @@ TEST(ReaderTest, ForwardableBytesAddNamespacesInheritedFromSoap) {
 TEST(ReaderTest, ForwardableBytesOfASelfContainedDeAreTheOriginal) {
   std::string input = soapRequest();
   ItkDocument doc = readOk(input);
-  // The SOAP ancestors declare soap, wsa, wsse, wsu: inherited, so added (inclusive form).
+  // The SOAP ancestors declare soap, wsa, wsse, wsu: all inherited (forwardableBytes adds only
+  // those the DE may use).
   EXPECT_EQ(doc.de->inherited_namespaces.size(), 4u);
   ItkDocument bare = readOk(validDe());
   EXPECT_TRUE(bare.de->inherited_namespaces.empty());
   EXPECT_EQ(forwardableBytes(validDe(), *bare.de), validDe());
+}
+
+TEST(ReaderTest, ForwardableBytesOfADeThatDeclaresWhatItUsesAreByteIdentical) {
+  // The SOAP ancestors declare soap, wsa, wsse and wsu, which the DE does not use.
+  std::string input = soapRequest();
+  ItkDocument doc = readOk(input);
+  EXPECT_EQ(forwardableBytes(input, *doc.de), validDe());
+}
+
+TEST(ReaderTest, ForwardableBytesKeepAnInheritedPrefixUsedOnlyInAValue) {
+  // xsi:type="wsa:..." uses wsa in an attribute value; only xsi and wsa are added.
+  std::string de = replaced(validDe(), "<title>", "<title xsi:type=\"wsa:ST\">");
+  std::string input = replaced(soapRequest(de), "<soap:Envelope ",
+                               "<soap:Envelope xmlns:xsi=\"http://www.w3.org/2001/"
+                               "XMLSchema-instance\" ");
+  ItkDocument doc = readOk(input);
+  std::string bytes = forwardableBytes(input, *doc.de);
+  std::string_view start_tag = std::string_view(bytes).substr(0, bytes.find('>'));
+  EXPECT_NE(start_tag.find(" xmlns:xsi="), std::string_view::npos) << start_tag;
+  EXPECT_NE(start_tag.find(" xmlns:wsa="), std::string_view::npos) << start_tag;
+  EXPECT_EQ(start_tag.find(" xmlns:wsse="), std::string_view::npos) << start_tag;
+  EXPECT_EQ(start_tag.find(" xmlns:soap="), std::string_view::npos) << start_tag;
+  EXPECT_EQ(readOk(bytes).root, DocumentRoot::kDistributionEnvelope);
 }
 
 TEST(ReaderTest, ReadsAnInfrastructureAckPayloadInTheSamePass) {

@@ -1,6 +1,7 @@
 // The HTTP/1.1 server. This is one of the few translation units that compile Beast.
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <sys/socket.h>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -9,6 +10,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <cerrno>
 #include <optional>
 
 #include "itk/http/server.h"
@@ -132,12 +134,30 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     idle_timer_.async_wait([self = this->shared_from_this()](error_code ec) {
       if (!ec) self->lowest().socket().cancel();
     });
+    waitReadable();
+  }
+
+  void waitReadable() {
     lowest().socket().async_wait(tcp::socket::wait_read,
                                  [self = this->shared_from_this()](error_code ec) {
+                                   if (ec) {
+                                     self->idle_timer_.cancel();
+                                     return self->close();
+                                   }
+                                   // Readiness is a hint: another thread's epoll can report
+                                   // bytes that were already read. Keep waiting (under the idle
+                                   // timeout, not the shorter read timeout) until there is
+                                   // really something to read, or the peer closed.
+                                   if (self->nothingToRead()) return self->waitReadable();
                                    self->idle_timer_.cancel();
-                                   if (ec) return self->close();
                                    self->readRequest();
                                  });
+  }
+
+  bool nothingToRead() {
+    char c;
+    ssize_t n = ::recv(lowest().socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
   }
 
   // Reads one whole request within read_timeout, so a slow-loris client is cut off.

@@ -84,6 +84,12 @@ std::string buildSoapRequest(const SoapRequestHeader& header, std::string_view d
 std::string buildSimpleMessageResponse(std::string_view service,
                                        std::string_view request_message_id,
                                        std::string_view text = "OK");
+// The synchronous response carrying a response DE (§4.4, SMSP): a new MessageID, Action
+// `action` (the request's Action with "Response" appended, which is also the response DE's
+// service, §1.6), RelatesTo the request's MessageID (omitted when empty), Body the DE bytes
+// unchanged (a leading XML declaration or BOM is dropped, as in buildSoapRequest).
+std::string buildSoapResponse(std::string_view action, std::string_view request_message_id,
+                              std::string_view de_bytes);
 // The itk:SimpleMessageResponse element alone, declaring its namespace.
 std::string simpleMessageResponseElement(std::string_view text);
 

@@ -191,8 +191,11 @@ bool isAckable(const MessageHeader& header);
 bool infrastructureAckWanted(const MessageHeader& header);
 
 // The DE's bytes from `input` (what readItkDocument() read) for forwarding: verbatim, except that
-// namespace declarations it inherited from SOAP ancestors are added to its start tag, so the
-// bytes stand alone.
+// the namespace declarations it may use from its SOAP ancestors are added to its start tag, so the
+// bytes stand alone. "May use": an inherited default namespace, and every inherited prefix that
+// appears as "prefix:" anywhere in the DE (names, and QNames in values such as xsi:type) — a
+// conservative test, so a DE that declares what it uses (the usual case) is forwarded
+// byte-identical.
 std::string forwardableBytes(std::string_view input, const DistributionEnvelope& de);
 
 }  // namespace itk::itk2
