@@ -470,9 +470,6 @@ TEST(SoapDeliveryTest, ABusyPeerGetsTheMessageAfterARetry) {
   EXPECT_EQ(peer.count(), 2u);
 }
 
-// Set to true once App wires DeliveryHooks::on_dead_letter to the NACK builder (the lead's hook).
-constexpr bool kNackHookOnMain = false;
-
 TEST(SoapDeliveryTest, AFault1000DeadLettersAndNacksTheSender) {
   REQUIRE_FIXTURES();
   SoapPeer peer, sender;
@@ -496,7 +493,6 @@ TEST(SoapDeliveryTest, AFault1000DeadLettersAndNacksTheSender) {
       << router.log();
   EXPECT_EQ(peer.count(), 1u);
 
-  if (!kNackHookOnMain) GTEST_SKIP() << "waiting for the NACK hook";
   ASSERT_TRUE(sender.waitFor(1)) << router.log();
   auto nack = itk2::readItkDocument(sender.received()[0].body);
   ASSERT_TRUE(nack.ok() && nack->de) << nack.status().toString();
