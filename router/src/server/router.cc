@@ -223,14 +223,19 @@ void Router::proxySynchronously(Message message, const Route& route, const Endpo
 namespace {
 
 // The delivered delivery a failure report is about: the one the next hop gave `remote_id`, else
-// the one delivered on `transport` for the message with that tracking id.
-std::optional<DeliveryTask> reportedDelivery(Store& store, const DeliveryFailureReport& report) {
+// the one delivered on `transport` for the message with that tracking id. `in_flight` is set when
+// none is found but the message has an attempt whose outcome is not recorded yet: the next hop can
+// report on a message (MESH error 12, EPL-15x) before the router has written down that it took it.
+std::optional<DeliveryTask> reportedDelivery(Store& store, const DeliveryFailureReport& report,
+                                             bool* in_flight) {
+  *in_flight = false;
   auto pick = [&](const std::vector<int64_t>& message_ids,
                   bool by_remote_id) -> std::optional<DeliveryTask> {
     for (int64_t id : message_ids) {
       auto deliveries = store.deliveriesOf(id);
       if (!deliveries.ok()) continue;
       for (const auto& d : *deliveries) {
+        if (d.state == DeliveryState::kInFlight) *in_flight = true;
         if (d.state != DeliveryState::kDelivered) continue;
         if (by_remote_id ? d.remote_id == report.remote_id : !d.remote_id.empty()) return d;
       }
@@ -252,7 +257,17 @@ std::optional<DeliveryTask> reportedDelivery(Store& store, const DeliveryFailure
 
 void Router::reportDeliveryFailure(DeliveryFailureReport report,
                                    std::function<void(Status)> done) {
-  auto delivery = reportedDelivery(store_, report);
+  bool in_flight = false;
+  auto delivery = reportedDelivery(store_, report, &in_flight);
+  if (!delivery && in_flight) {
+    // Not refused for good: the transport keeps the report and offers it again.
+    log::info("delivery.report_deferred", {{"transport", report.transport},
+                                           {"report_id", report.report_id},
+                                           {"tracking_id", report.tracking_id},
+                                           {"reason", "the reported delivery is still in flight"}});
+    done(Status::unavailable("the delivery the report is about is still in flight"));
+    return;
+  }
   if (!delivery) {
     log::warn("delivery.report_unmatched", {{"transport", report.transport},
                                             {"report_id", report.report_id},

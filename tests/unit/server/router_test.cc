@@ -191,5 +191,40 @@ TEST_F(RouterTest, AnAcceptedAckResolvesWhatItsOriginalsDeliveryExpected) {
   EXPECT_EQ(store_.deliveriesOf(ack_outcome.message_id)->at(0).route, "back-to-sender");
 }
 
+// A next hop may report on a message before the router has recorded that it took it.
+TEST_F(RouterTest, AReportOnADeliveryStillInFlightIsDeferredThenRecorded) {
+  AcceptOutcome o = send(message("T-report"));
+  auto c = test::claimNow(store_, clock_.now());
+  ASSERT_EQ(c->tasks.size(), 1u);
+  DeliveryFailureReport report;
+  report.transport = "mesh";
+  report.remote_id = "MESH-1";
+  report.tracking_id = "T-report";
+  report.code = "14";
+  report.description = "not collected";
+  report.report_id = "REPORT-1";
+  auto reportNow = [&] {
+    std::promise<Status> p;
+    router_->reportDeliveryFailure(report, [&](Status s) { p.set_value(s); });
+    return p.get_future().get();
+  };
+  // In flight: refused for now, so the transport offers it again.
+  EXPECT_EQ(reportNow().code(), Code::kUnavailable);
+  AttemptRecord rec =
+      test::outcome(c->tasks[0].delivery_id, AttemptRecord::Next::kDelivered, clock_.now());
+  rec.remote_id = "MESH-1";
+  ASSERT_TRUE(test::recordNow(store_, rec).ok());
+  EXPECT_TRUE(reportNow().ok());
+  auto d = store_.deliveriesOf(o.message_id);
+  ASSERT_EQ(d->size(), 1u);
+  EXPECT_EQ(d->at(0).state, DeliveryState::kDeadLetter);
+  EXPECT_EQ(d->at(0).cause, DeadLetterCause::kReportedFailure);
+  EXPECT_EQ(d->at(0).last_error, "14: not collected");
+  // About nothing the store knows: taken (and logged), not offered for ever.
+  report.remote_id = "MESH-2";
+  report.tracking_id = "T-unknown";
+  EXPECT_TRUE(reportNow().ok());
+}
+
 }  // namespace
 }  // namespace itk
