@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "itk/fhir/response.h"
 #include "itk/log.h"
 
 namespace itk {
@@ -72,6 +73,59 @@ Plan plan(const RoutingTable& table, const MessageHeader& h, TimePoint now) {
   return p;
 }
 
+// ITK3 §2.4: a response goes back to whoever sent the message it answers, the way that message
+// came. Its receiver is optional (and an ODS code at best, which MESH cannot send to), so an ITK3
+// response that arrived from a peer is addressed by correlation: the latest ITK3 business message
+// whose MessageHeader.id the response acknowledges gives the MESH mailbox it came from (else its
+// source.endpoint), and the response travels on that message's workflow with _ACK appended (else
+// on the _ACK workflow it came on). False when no such message is stored: the response keeps the
+// address of its receiver, if any, and otherwise becomes a dead letter (never answered).
+// Responses the router built itself are already addressed this way.
+bool addressByCorrelation(Store& store, Message& m) {
+  const MessageHeader& h = m.header;
+  if (h.format != MessageFormat::kItk3 || h.kind != MessageKind::kItk3Response ||
+      h.acknowledged_tracking_id.empty() || m.origin.transport == "router") {
+    return false;
+  }
+  auto ids = store.findByTrackingId(h.acknowledged_tracking_id);
+  if (!ids.ok()) return false;
+  for (auto it = ids->rbegin(); it != ids->rend(); ++it) {
+    auto original = store.loadHeader(*it);
+    if (!original.ok()) continue;
+    const Message& o = **original;
+    if (o.header.format != MessageFormat::kItk3 || o.header.kind != MessageKind::kBusiness)
+      continue;
+    const std::string* from = o.origin.attribute(itk3::kAttrMeshFrom);
+    std::string reply_to = from && !from->empty() ? *from : o.header.sender_address;
+    if (reply_to.empty()) continue;
+    const std::string receiver = h.addresses.empty() ? std::string() : h.addresses.front();
+    m.header.addresses = {std::move(reply_to)};
+    if (!m.origin.attribute(itk3::kAttrMeshReplyWorkflow)) {
+      std::string workflow;
+      const std::string* asked = o.origin.attribute(itk3::kAttrMeshWorkflow);
+      const std::string* came = m.origin.attribute(itk3::kAttrMeshWorkflow);
+      if (asked && !asked->empty())
+        workflow = itk3::ackWorkflow(*asked);
+      else if (came && itk3::isAckWorkflow(*came))
+        workflow = *came;
+      if (!workflow.empty()) {
+        m.origin.attributes.emplace_back(std::string(itk3::kAttrMeshReplyWorkflow),
+                                         std::move(workflow));
+      }
+    }
+    log::info("message.correlated", {{"tracking_id", h.tracking_id},
+                                     {"acknowledges", h.acknowledged_tracking_id},
+                                     {"original", static_cast<long long>(*it)},
+                                     {"address", m.header.addresses.front()},
+                                     {"receiver", receiver}});
+    return true;
+  }
+  log::warn("message.uncorrelated", {{"tracking_id", h.tracking_id},
+                                     {"acknowledges", h.acknowledged_tracking_id},
+                                     {"reason", "no ITK3 message with that id to answer"}});
+  return false;
+}
+
 }  // namespace
 
 void Router::accept(Message message, AcceptCallback done) {
@@ -86,6 +140,7 @@ void Router::accept(Message message, AcceptCallback done) {
   }
   TimePoint now = clock_.now();
   if (message.received_at == TimePoint{}) message.received_at = now;
+  addressByCorrelation(store_, message);
   Plan p = plan(*table, message.header, now);
 
   // Request/response services are proxied now and the response relayed (spec/itk2.md §4.3).

@@ -226,5 +226,56 @@ TEST_F(RouterTest, AReportOnADeliveryStillInFlightIsDeferredThenRecorded) {
   EXPECT_TRUE(reportNow().ok());
 }
 
+// ITK3: an ITK3 response from a peer goes back the way the message it answers came.
+TEST_F(RouterTest, AnItk3ResponseIsAddressedByCorrelationWithItsOriginal) {
+  Message original = message("itk3-orig", {"urn:nhs-uk:addressing:ods:TRUST:A"});
+  original.header.format = MessageFormat::kItk3;
+  original.origin.transport = "mesh";
+  original.origin.attributes = {{"mesh.from", "SENDERMBX"}, {"mesh.workflow", "DIGMED_FLU_VAC"}};
+  ASSERT_EQ(send(original).kind, AcceptOutcome::Kind::kAccepted);
+
+  auto response = [](const std::string& id, std::vector<std::string> addresses) {
+    Message r = test::makeMessage(id, TimePoint{}, "RECIPMBX");
+    r.header.format = MessageFormat::kItk3;
+    r.header.kind = MessageKind::kItk3Response;
+    r.header.addresses = std::move(addresses);
+    r.header.acknowledged_tracking_id = "itk3-orig";
+    r.origin.transport = "mesh";
+    r.origin.attributes = {{"mesh.from", "RECIPMBX"}, {"mesh.workflow", "DIGMED_FLU_VAC_ACK"}};
+    return r;
+  };
+  // No receiver: the original's mailbox, on its workflow's _ACK partner.
+  AcceptOutcome o = send(response("itk3-resp-1", {}));
+  ASSERT_EQ(o.kind, AcceptOutcome::Kind::kAccepted);
+  auto stored = store_.loadHeader(o.message_id);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ((*stored)->header.addresses, std::vector<std::string>{"SENDERMBX"});
+  ASSERT_NE((*stored)->origin.attribute("mesh.reply_workflow"), nullptr);
+  EXPECT_EQ(*(*stored)->origin.attribute("mesh.reply_workflow"), "DIGMED_FLU_VAC_ACK");
+  auto d = store_.deliveriesOf(o.message_id);
+  ASSERT_EQ(d->size(), 1u);
+  EXPECT_EQ(d->at(0).address, "SENDERMBX");
+
+  // A receiver named by ODS code gives way to the mailbox (MESH cannot send to an ODS code).
+  o = send(response("itk3-resp-2", {"urn:nhs-uk:addressing:ods:SENDERORG"}));
+  EXPECT_EQ(store_.deliveriesOf(o.message_id)->at(0).address, "SENDERMBX");
+
+  // Nothing to correlate with: unaddressed, a dead letter (whose sender is never answered).
+  Message stray = response("itk3-resp-3", {});
+  stray.header.acknowledged_tracking_id = "never-seen";
+  o = send(stray);
+  d = store_.deliveriesOf(o.message_id);
+  ASSERT_EQ(d->size(), 1u);
+  EXPECT_EQ(d->at(0).state, DeliveryState::kDeadLetter);
+  EXPECT_EQ(d->at(0).cause, DeadLetterCause::kUnroutable);
+
+  // An ITK2 acknowledgement keeps its own address list.
+  Message ack = message("itk2-ack", {"urn:nhs-uk:addressing:ods:SENDER"});
+  ack.header.kind = MessageKind::kInfrastructureAck;
+  ack.header.acknowledged_tracking_id = "itk3-orig";
+  o = send(ack);
+  EXPECT_EQ(store_.deliveriesOf(o.message_id)->at(0).address, "urn:nhs-uk:addressing:ods:SENDER");
+}
+
 }  // namespace
 }  // namespace itk
