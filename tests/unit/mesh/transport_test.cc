@@ -338,6 +338,32 @@ TEST_F(MeshTransportTest, GarbageGets10009WithTheUnreadableIdAndAcksAreNeverAnsw
   EXPECT_EQ(sink_.with([&] { return sink_.unreadable.size(); }), 2u);
 }
 
+TEST_F(MeshTransportTest, TooLargeIsAnswered20015WithTheIdOnlyWhenAnInfAckWasRequested) {
+  std::string asks = fixture("gpconnect-consultation_report.xml");  // 60932 bytes, InfAck wanted
+  if (asks.empty()) GTEST_SKIP() << "no fixtures";
+  std::string quiet = asks;  // the same without InfAckRequested
+  size_t flag = quiet.find("value=\"true\"", quiet.find("InfAckRequested"));
+  ASSERT_NE(flag, std::string::npos);
+  quiet.replace(flag, 12, "value=\"false\"");
+  std::string a = server_.inject("MESHGP0001", "X26ABC1", "GPFED_CONSULT_REPORT", asks);
+  std::string q = server_.inject("X26ABC2", "X26ABC1", "GPFED_CONSULT_REPORT", quiet);
+  // Over the limit, yet downloaded (up to twice the limit) so that it can be answered.
+  startTransport(config() + "max_message_bytes: 40000\n");
+  ASSERT_TRUE(
+      eventually([&] { return status(a) == "acknowledged" && status(q) == "acknowledged"; }));
+  auto accepted = sink_.with([&] { return sink_.accepted; });
+  ASSERT_EQ(accepted.size(), 1u);  // one answer; neither message was taken
+  const Message& r = accepted[0];
+  // The Bundle read whole: the response names it (not UNREADABLE-IN-ORIGINAL-MESSAGE).
+  EXPECT_EQ(r.header.acknowledged_tracking_id, "ea7221b8-3cc0-4b11-bc95-585b056b5428");
+  EXPECT_EQ(r.header.addresses, std::vector<std::string>{"MESHGP0001"});
+  auto back = itk3::readMessageBundle(*r.body);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->responseCodes(), std::vector<std::string>{"20015"});
+  EXPECT_EQ(back->header.handling.sender_reference, "846ebe66-5ff8-4499-bc57-a112d3d0daa3");
+  EXPECT_EQ(sink_.with([&] { return sink_.unreadable.size(); }), 2u);
+}
+
 TEST_F(MeshTransportTest, ReportsBecomeDeliveryFailuresAndWaitForTheRouter) {
   sink_.take_reports = false;
   boost::json::object report{{"mailbox_id", "X26ABC1"},        {"code", "14"},

@@ -475,11 +475,22 @@ class Mailbox final : public std::enable_shared_from_this<Mailbox> {
     auto bytes = std::make_shared<const std::string>(std::move(m.data));
     Origin origin = originOf(id, m.headers);
     if (bytes->size() > tc_->max_message_bytes) {
-      // The header still says who to answer, if it can be read.
+      // The header still says who to answer, if it can be read: the reader fills `too_large`
+      // only when it fails, so a Bundle that reads whole is described here.
       itk3::ReadFailure too_large;
       itk3::ReadOptions options;
       options.limits.max_bytes = bytes->size();
-      (void)itk3::readMessageBundle(*bytes, options, &too_large);
+      auto whole = itk3::readMessageBundle(*bytes, options, &too_large);
+      if (whole.ok()) {
+        const itk3::MessageHeaderResource& h = whole->header;
+        too_large.header_complete = true;
+        too_large.header_id = h.id;
+        too_large.source_endpoint = h.source_endpoint;
+        too_large.sender_reference = h.handling.sender_reference;
+        too_large.inf_ack_requested = h.handling.inf_ack_requested;
+        too_large.bus_ack_requested = h.handling.bus_ack_requested;
+        too_large.is_response = whole->isResponse();
+      }
       too_large.status =
           Status::invalid("the message is " + std::to_string(bytes->size()) +
                           " bytes; the limit is " + std::to_string(tc_->max_message_bytes))
