@@ -111,6 +111,7 @@ struct RouterOptions {
   std::string password = kHubPassword;
   std::string chunk_size = "4096";
   std::string mailbox_extra;  // more options of the hub mailbox, e.g. ", tls: {...}"
+  std::string mesh_extra;     // more lines of transports.mesh, each indented by four spaces
 };
 
 // router.yaml: a SOAP listener, the hub mailbox polled every 50 ms, an SQLite store.
@@ -142,7 +143,8 @@ transports:
     shared_key: TestKey
     request_timeout: 10s
     auth_backoff: 1h
-    mailboxes:
+)" + o.mesh_extra +
+         R"(    mailboxes:
       - {id: X26HUB01, password: )" +
          o.password + ", poll_interval: 50ms, chunk_size: " + o.chunk_size + o.mailbox_extra +
          "}\n";
@@ -419,8 +421,7 @@ INSTANTIATE_TEST_SUITE_P(Mesh, MeshToMeshTest, ::testing::Bool(),
                            return i.param ? "ChunkedGzip" : "OneChunk";
                          });
 
-// --- REPORTs: the original sender is told
-// ---------------------------------------------------------
+// --- REPORTs: the original sender is told --------------------------------------------------------
 
 boost::json::object reportAbout(const boost::json::object& sent, const std::string& code,
                                 const std::string& description) {
@@ -516,8 +517,7 @@ TEST_F(MeshRouterTest, AReportAboutAnItk3MessageIsAnswered20002OnTheAckWorkflow)
   awaitStatus(report_id, "acknowledged");
 }
 
-// --- what the router detects itself
-// ---------------------------------------------------------------
+// --- what the router detects itself --------------------------------------------------------------
 
 TEST_F(MeshRouterTest, AnUnreadableBundleIsAnswered10009ToTheMailboxItCameFrom) {
   REQUIRE_FIXTURES();
@@ -582,8 +582,40 @@ TEST_F(MeshRouterTest, AResponseAboutNothingWeSentIsNeverAnswered) {
   EXPECT_EQ(countOf(router_->log(), "answer\\.sent"), 0u);
 }
 
-// --- authentication failures
-// -----------------------------------------------------------------------
+TEST_F(MeshRouterTest, AMessageTooLargeIsAnswered20015AndNotForwarded) {
+  REQUIRE_FIXTURES();
+  RouterOptions small;
+  small.mesh_extra = "    max_message_bytes: 50000\n";
+  startRouter(pharmacyRoutes(), small);
+  // 60932 bytes; GP Connect asks for an InfAck.
+  std::string id = mesh_->inject(kGp, kHub, "GPFED_CONSULT_REPORT",
+                                 itk3Fixture("messages/gpconnect-consultation_report.xml"));
+  auto answers = awaitMessages(kGp, 1);
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(str(answers[0], "workflow_id"), "GPFED_CONSULT_REPORT_ACK");
+  auto response = readResponse(dataOf(answers[0]));
+  ASSERT_TRUE(response) << dataOf(answers[0]);
+  EXPECT_EQ(response->codes, std::vector<std::string>{"20015"});
+  // Too large, not unreadable: the response names the message and echoes its SenderReference.
+  EXPECT_EQ(response->bundle.header.response->identifier, kGpReportId);
+  EXPECT_EQ(response->bundle.header.handling.sender_reference,
+            "846ebe66-5ff8-4499-bc57-a112d3d0daa3");
+  awaitStatus(id, "acknowledged");
+  EXPECT_TRUE(mesh_->messages(kRecipient).empty());
+}
+
+// --- authentication failures ---------------------------------------------------------------------
+
+// §3.6: a handshake on start and then once per handshake_interval (a day in production).
+TEST_F(MeshRouterTest, TheMailboxShakesHandsOnStartAndAgainEachInterval) {
+  RouterOptions often;
+  often.mesh_extra = "    handshake_interval: 200ms\n";
+  startRouter(pharmacyRoutes(), often);
+  EXPECT_TRUE(eventually([&] { return mesh_->stat("requests", "handshake") >= 3; }))
+      << mesh_->stat("requests", "handshake") << " handshakes\n"
+      << router_->log();
+  EXPECT_EQ(mesh_->statTotal("auth_failures"), 0);
+}
 
 TEST_F(MeshRouterTest, AnAuthenticationFailureIsAlertedOnceAndNotRetriedIntoAStorm) {
   SoapPeer sender;
@@ -618,8 +650,7 @@ TEST_F(MeshRouterTest, AnAuthenticationFailureIsAlertedOnceAndNotRetriedIntoASto
   EXPECT_TRUE(mesh_->messages(kRecipient).empty());
 }
 
-// --- mutual TLS
-// ------------------------------------------------------------------------------------
+// --- mutual TLS ----------------------------------------------------------------------------------
 
 TEST(MeshTlsTest, TheMailboxPresentsItsClientCertificate) {
   REQUIRE_FIXTURES();
@@ -647,8 +678,7 @@ TEST(MeshTlsTest, TheMailboxPresentsItsClientCertificate) {
   EXPECT_EQ(mesh->statTotal("auth_failures"), 0);
 }
 
-// --- the crash test: SIGKILL between the commit and MESH's acknowledge
-// ----------------------------
+// --- the crash test: SIGKILL between the commit and MESH's acknowledge ---------------------------
 
 class MeshCrashTest : public MeshRouterTest {};
 
