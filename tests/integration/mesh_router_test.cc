@@ -7,9 +7,12 @@
 //  - MESH -> router -> MESH (ITK3): a Bundle goes from one mailbox to another through the router,
 //    and the recipient's ITK3 response goes back to the sender by correlation.
 //  - REPORTs: the original sender gets an ITK2 NACK (SOAP) or an ITK3 20002 response (MESH, on
-//    the _ACK workflow); unreadable input is answered 10009; a sender's duplicate 20007; a
-//    response is never answered; an authentication failure is alerted once, not retried into a
-//    storm; mutual TLS with the mailbox's client certificate.
+//    the _ACK workflow), also when the REPORT comes before the router recorded the send.
+//  - What the router detects: unreadable input 10009 (or 20006 for an unusable header), an
+//    unknown recipient organisation 20002, a message too large 20015, a sender's duplicate
+//    20007; a response is never answered.
+//  - The mailbox: a handshake on start and each interval; an authentication failure alerted
+//    once, not retried into a storm; mutual TLS with the mailbox's client certificate.
 //  - The crash test: SIGKILL between the router's commit and MESH's acknowledge; after a restart
 //    nothing is lost, nothing is delivered twice, and MESH's redelivery is not answered 20007.
 //
@@ -519,7 +522,7 @@ TEST_F(MeshRouterTest, AReportAboutAnItk3MessageIsAnswered20002OnTheAckWorkflow)
 
 // --- what the router detects itself --------------------------------------------------------------
 
-TEST_F(MeshRouterTest, AnUnreadableBundleIsAnswered10009ToTheMailboxItCameFrom) {
+TEST_F(MeshRouterTest, UnreadableInputIsAnswered10009Or20006ToTheMailboxItCameFrom) {
   REQUIRE_FIXTURES();
   startRouter(pharmacyRoutes());
   std::string malformed =
@@ -544,7 +547,38 @@ TEST_F(MeshRouterTest, AnUnreadableBundleIsAnswered10009ToTheMailboxItCameFrom) 
   EXPECT_EQ(response->codes, std::vector<std::string>{"10009"});
   EXPECT_EQ(response->bundle.header.response->identifier, itk3::kUnreadableId);
   awaitStatus(garbage, "acknowledged");
+
+  // Well-formed, but not a message Bundle: the header cannot be used, 20006.
+  std::string hettie = itk3Fixture("messages/dm-engage_hettie_winters_imms.xml");
+  size_t type = hettie.find("<type value=\"message\"/>");
+  ASSERT_NE(type, std::string::npos);
+  hettie.replace(type, 22, "<type value=\"document\"/>");
+  std::string document = mesh_->inject(kPharmacy, kHub, "DIGMED_FLU_VAC", hettie);
+  answers = awaitMessages(kPharmacy, 3);
+  ASSERT_EQ(answers.size(), 3u);
+  EXPECT_EQ(str(answers[2], "workflow_id"), "DIGMED_FLU_VAC_ACK");
+  response = readResponse(dataOf(answers[2]));
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->codes, std::vector<std::string>{"20006"});
+  awaitStatus(document, "acknowledged");
   EXPECT_TRUE(mesh_->messages(kRecipient).empty()) << "unreadable input was forwarded";
+}
+
+TEST_F(MeshRouterTest, AnItk3MessageForAnUnknownOrganisationIsAnswered20002) {
+  REQUIRE_FIXTURES();
+  startRouter(pharmacyRoutes());  // routes only the DM receiver A83627
+  // GP Connect names no receiver: addressed to our mailbox, for which there is no route.
+  std::string id = mesh_->inject(kGp, kHub, "GPFED_CONSULT_REPORT",
+                                 itk3Fixture("messages/gpconnect-consultation_report.xml"));
+  auto answers = awaitMessages(kGp, 1);
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(str(answers[0], "workflow_id"), "GPFED_CONSULT_REPORT_ACK");
+  auto response = readResponse(dataOf(answers[0]));
+  ASSERT_TRUE(response) << dataOf(answers[0]);
+  EXPECT_EQ(response->codes, std::vector<std::string>{"20002"});
+  EXPECT_EQ(response->bundle.header.response->identifier, kGpReportId);
+  awaitStatus(id, "acknowledged");  // taken: a dead letter, its sender answered
+  EXPECT_TRUE(mesh_->messages(kRecipient).empty());
 }
 
 TEST_F(MeshRouterTest, ASendersDuplicateIsAnswered20007AndNotForwarded) {
