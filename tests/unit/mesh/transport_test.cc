@@ -233,6 +233,21 @@ TEST(MeshConfig, TransportAndEndpointOptions) {
   EXPECT_FALSE(parseEndpoint(YAML::Load("{mailbox: A, colour: red}")).ok());
 }
 
+// routing-rules/examples/itk3-mesh.yaml (whose table the routing tests load with stand-in
+// transports): its mesh endpoints are what this transport accepts.
+TEST(MeshConfig, TheItk3ExampleTablesEndpointsParse) {
+  YAML::Node table =
+      YAML::LoadFile(std::string(ITK_SOURCE_DIR) + "/routing-rules/examples/itk3-mesh.yaml");
+  int mesh = 0;
+  for (const auto& kv : table["endpoints"]) {
+    if (kv.second["transport"].as<std::string>() != "mesh") continue;
+    ++mesh;
+    auto ep = parseEndpoint(kv.second);
+    EXPECT_TRUE(ep.ok()) << kv.first.as<std::string>() << ": " << ep.status().toString();
+  }
+  EXPECT_EQ(mesh, 3);
+}
+
 TEST_F(MeshTransportTest, Itk3InboundIsAcceptedThenAcknowledged) {
   std::string bundle = fixture("gpconnect-consultation_report.xml");
   if (bundle.empty()) GTEST_SKIP() << "no fixtures";
