@@ -225,6 +225,18 @@ class Router {
   int shows_ = 0;
 };
 
+// An ITK3 response read back, with the codes it carries.
+struct Response {
+  itk3::MessageBundle bundle;
+  std::vector<std::string> codes;
+};
+std::optional<Response> readResponse(const std::string& data) {
+  auto b = itk3::readMessageBundle(data);
+  if (!b.ok() || !b->isResponse()) return std::nullopt;
+  Response r{*b, b->responseCodes()};
+  return r;
+}
+
 class MeshRouterTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -257,6 +269,25 @@ class MeshRouterTest : public ::testing::Test {
         mesh_->message(str(meta, "message_id")).at("data_b64").as_string());
   }
 
+  // The n-th message `mailbox` received (waited for): an ITK3 response from the hub on
+  // `workflow`, with the response's id as local id. nullopt, with the failure recorded, if not.
+  std::optional<Response> awaitResponse(const std::string& mailbox, size_t n,
+                                        const std::string& workflow) {
+    auto got = awaitMessages(mailbox, n);
+    EXPECT_EQ(got.size(), n) << "more messages to " << mailbox << " than expected";
+    if (got.size() < n) return std::nullopt;
+    const auto& m = got[n - 1];
+    EXPECT_EQ(str(m, "sender"), kHub);
+    EXPECT_EQ(str(m, "workflow_id"), workflow);
+    std::string data = dataOf(m);
+    auto r = readResponse(data);
+    EXPECT_TRUE(r) << "not an ITK3 response:\n" << data;
+    if (r) {
+      EXPECT_EQ(str(m, "local_id"), r->bundle.header.id);
+    }
+    return r;
+  }
+
   bool awaitStatus(const std::string& id, const std::string& status) {
     bool ok = eventually([&] { return mesh_->status(id) == status; });
     EXPECT_TRUE(ok) << "message " << id << " is " << mesh_->status(id) << ", not " << status << "\n"
@@ -267,18 +298,6 @@ class MeshRouterTest : public ::testing::Test {
   std::unique_ptr<FakeMeshServer> mesh_;
   std::unique_ptr<Router> router_;
 };
-
-// An ITK3 response read back, with the codes it carries.
-struct Response {
-  itk3::MessageBundle bundle;
-  std::vector<std::string> codes;
-};
-std::optional<Response> readResponse(const std::string& data) {
-  auto b = itk3::readMessageBundle(data);
-  if (!b.ok() || !b->isResponse()) return std::nullopt;
-  Response r{*b, b->responseCodes()};
-  return r;
-}
 
 // --- SOAP -> router -> MESH ----------------------------------------------------------------------
 
@@ -506,17 +525,12 @@ TEST_F(MeshRouterTest, AReportAboutAnItk3MessageIsAnswered20002OnTheAckWorkflow)
   EXPECT_TRUE(mesh_->messages(kPharmacy).empty());  // no router infack on this route
   mesh_->release("proceed");
 
-  auto answers = awaitMessages(kPharmacy, 1);
-  ASSERT_EQ(answers.size(), 1u);
-  EXPECT_EQ(str(answers[0], "sender"), kHub);
-  EXPECT_EQ(str(answers[0], "workflow_id"), "DIGMED_FLU_VAC_ACK");
-  auto response = readResponse(dataOf(answers[0]));
-  ASSERT_TRUE(response) << dataOf(answers[0]);
+  auto response = awaitResponse(kPharmacy, 1, "DIGMED_FLU_VAC_ACK");
+  ASSERT_TRUE(response);
   EXPECT_EQ(response->codes, std::vector<std::string>{"20002"});
   EXPECT_EQ(response->bundle.header.response->identifier, kDawkinsId);
   EXPECT_EQ(response->bundle.header.response->code, "fatal-error");
   EXPECT_EQ(response->bundle.header.source_endpoint, kHub);
-  EXPECT_EQ(str(answers[0], "local_id"), response->bundle.header.id);
   awaitStatus(report_id, "acknowledged");
 }
 
@@ -528,11 +542,8 @@ TEST_F(MeshRouterTest, UnreadableInputIsAnswered10009Or20006ToTheMailboxItCameFr
   std::string malformed =
       mesh_->inject(kPharmacy, kHub, "DIGMED_EMG_MED",
                     itk3Fixture("messages/dm-engage_william_smith_meds-MALFORMED.xml"));
-  auto answers = awaitMessages(kPharmacy, 1);
-  ASSERT_EQ(answers.size(), 1u);
-  EXPECT_EQ(str(answers[0], "workflow_id"), "DIGMED_EMG_MED_ACK");
-  auto response = readResponse(dataOf(answers[0]));
-  ASSERT_TRUE(response) << dataOf(answers[0]);
+  auto response = awaitResponse(kPharmacy, 1, "DIGMED_EMG_MED_ACK");
+  ASSERT_TRUE(response);
   EXPECT_EQ(response->codes, std::vector<std::string>{"10009"});
   // The header was whole before the broken tag: the response names the message.
   EXPECT_EQ(response->bundle.header.response->identifier, kMalformedId);
@@ -540,9 +551,7 @@ TEST_F(MeshRouterTest, UnreadableInputIsAnswered10009Or20006ToTheMailboxItCameFr
 
   // A file whose header cannot be read at all: UNREADABLE-IN-ORIGINAL-MESSAGE.
   std::string garbage = mesh_->inject(kPharmacy, kHub, "DIGMED_EMG_MED", "<Bundle xmlns=\"http");
-  answers = awaitMessages(kPharmacy, 2);
-  ASSERT_EQ(answers.size(), 2u);
-  response = readResponse(dataOf(answers[1]));
+  response = awaitResponse(kPharmacy, 2, "DIGMED_EMG_MED_ACK");
   ASSERT_TRUE(response);
   EXPECT_EQ(response->codes, std::vector<std::string>{"10009"});
   EXPECT_EQ(response->bundle.header.response->identifier, itk3::kUnreadableId);
@@ -554,10 +563,7 @@ TEST_F(MeshRouterTest, UnreadableInputIsAnswered10009Or20006ToTheMailboxItCameFr
   ASSERT_NE(type, std::string::npos);
   hettie.replace(type, 22, "<type value=\"document\"/>");
   std::string document = mesh_->inject(kPharmacy, kHub, "DIGMED_FLU_VAC", hettie);
-  answers = awaitMessages(kPharmacy, 3);
-  ASSERT_EQ(answers.size(), 3u);
-  EXPECT_EQ(str(answers[2], "workflow_id"), "DIGMED_FLU_VAC_ACK");
-  response = readResponse(dataOf(answers[2]));
+  response = awaitResponse(kPharmacy, 3, "DIGMED_FLU_VAC_ACK");
   ASSERT_TRUE(response);
   EXPECT_EQ(response->codes, std::vector<std::string>{"20006"});
   awaitStatus(document, "acknowledged");
@@ -570,11 +576,8 @@ TEST_F(MeshRouterTest, AnItk3MessageForAnUnknownOrganisationIsAnswered20002) {
   // GP Connect names no receiver: addressed to our mailbox, for which there is no route.
   std::string id = mesh_->inject(kGp, kHub, "GPFED_CONSULT_REPORT",
                                  itk3Fixture("messages/gpconnect-consultation_report.xml"));
-  auto answers = awaitMessages(kGp, 1);
-  ASSERT_EQ(answers.size(), 1u);
-  EXPECT_EQ(str(answers[0], "workflow_id"), "GPFED_CONSULT_REPORT_ACK");
-  auto response = readResponse(dataOf(answers[0]));
-  ASSERT_TRUE(response) << dataOf(answers[0]);
+  auto response = awaitResponse(kGp, 1, "GPFED_CONSULT_REPORT_ACK");
+  ASSERT_TRUE(response);
   EXPECT_EQ(response->codes, std::vector<std::string>{"20002"});
   EXPECT_EQ(response->bundle.header.response->identifier, kGpReportId);
   awaitStatus(id, "acknowledged");  // taken: a dead letter, its sender answered
@@ -588,10 +591,7 @@ TEST_F(MeshRouterTest, ASendersDuplicateIsAnswered20007AndNotForwarded) {
   std::string first = mesh_->inject(kPharmacy, kHub, "DIGMED_FLU_VAC", bundle);
   awaitStatus(first, "acknowledged");
   std::string again = mesh_->inject(kPharmacy, kHub, "DIGMED_FLU_VAC", bundle);
-  auto answers = awaitMessages(kPharmacy, 1);
-  ASSERT_EQ(answers.size(), 1u);
-  EXPECT_EQ(str(answers[0], "workflow_id"), "DIGMED_FLU_VAC_ACK");
-  auto response = readResponse(dataOf(answers[0]));
+  auto response = awaitResponse(kPharmacy, 1, "DIGMED_FLU_VAC_ACK");
   ASSERT_TRUE(response);
   EXPECT_EQ(response->codes, std::vector<std::string>{"20007"});
   EXPECT_EQ(response->bundle.header.response->identifier, kHettieId);
@@ -624,11 +624,8 @@ TEST_F(MeshRouterTest, AMessageTooLargeIsAnswered20015AndNotForwarded) {
   // 60932 bytes; GP Connect asks for an InfAck.
   std::string id = mesh_->inject(kGp, kHub, "GPFED_CONSULT_REPORT",
                                  itk3Fixture("messages/gpconnect-consultation_report.xml"));
-  auto answers = awaitMessages(kGp, 1);
-  ASSERT_EQ(answers.size(), 1u);
-  EXPECT_EQ(str(answers[0], "workflow_id"), "GPFED_CONSULT_REPORT_ACK");
-  auto response = readResponse(dataOf(answers[0]));
-  ASSERT_TRUE(response) << dataOf(answers[0]);
+  auto response = awaitResponse(kGp, 1, "GPFED_CONSULT_REPORT_ACK");
+  ASSERT_TRUE(response);
   EXPECT_EQ(response->codes, std::vector<std::string>{"20015"});
   // Too large, not unreadable: the response names the message and echoes its SenderReference.
   EXPECT_EQ(response->bundle.header.response->identifier, kGpReportId);
@@ -638,7 +635,7 @@ TEST_F(MeshRouterTest, AMessageTooLargeIsAnswered20015AndNotForwarded) {
   EXPECT_TRUE(mesh_->messages(kRecipient).empty());
 }
 
-// --- authentication failures ---------------------------------------------------------------------
+// --- handshakes, authentication failures ---------------------------------------------------------
 
 // §3.6: a handshake on start and then once per handshake_interval (a day in production).
 TEST_F(MeshRouterTest, TheMailboxShakesHandsOnStartAndAgainEachInterval) {
@@ -750,9 +747,7 @@ TEST_F(MeshCrashTest, KilledBetweenCommitAndAcknowledgeLosesNothingAndDeliversOn
   // The sender's own duplicate (a new MESH id) is answered 20007; by the time that answer is
   // out, an answer to our redelivery would have been sent before it. There is none.
   mesh_->inject(kPharmacy, kHub, "DIGMED_FLU_VAC", bundle);
-  auto answers = awaitMessages(kPharmacy, 1);
-  ASSERT_EQ(answers.size(), 1u);
-  auto response = readResponse(dataOf(answers[0]));
+  auto response = awaitResponse(kPharmacy, 1, "DIGMED_FLU_VAC_ACK");
   ASSERT_TRUE(response);
   EXPECT_EQ(response->codes, std::vector<std::string>{"20007"});
   EXPECT_EQ(countOf(router_->allLogs(), "answer\\.sent"), 1u) << router_->allLogs();
