@@ -52,12 +52,14 @@ Plan plan(const RoutingTable& table, const MessageHeader& h, TimePoint now) {
 
 // ITK3 §2.4: a response goes back to whoever sent the message it answers, the way that message
 // came. Its receiver is optional (and an ODS code at best, which MESH cannot send to), so an ITK3
-// response that arrived from a peer is addressed by correlation: the latest ITK3 business message
-// whose MessageHeader.id the response acknowledges gives the MESH mailbox it came from (else its
-// source.endpoint), and the response travels on that message's workflow with _ACK appended (else
-// on the _ACK workflow it came on). False when no such message is stored: the response keeps the
-// address of its receiver, if any, and otherwise becomes a dead letter (never answered).
-// Responses the router built itself are already addressed this way.
+// response that arrived from a peer is addressed by correlation: the latest ITK3 message relayed
+// here whose MessageHeader.id the response acknowledges (a business message, or a business
+// response that the original sender acknowledges in the Full Acknowledgement pattern) gives the
+// MESH mailbox it came from (else its source.endpoint), and the response travels on that
+// message's workflow with _ACK appended (else on the _ACK workflow it came on). The router's own
+// responses are not relayed messages: an answer to one ends here. False when no such message is
+// stored: the response keeps the address of its receiver, if any, and otherwise becomes a dead
+// letter (never answered). Responses the router built itself are already addressed this way.
 bool addressByCorrelation(Store& store, Message& m) {
   const MessageHeader& h = m.header;
   if (h.format != MessageFormat::kItk3 || h.kind != MessageKind::kItk3Response ||
@@ -70,8 +72,10 @@ bool addressByCorrelation(Store& store, Message& m) {
     auto original = store.loadHeader(*it);
     if (!original.ok()) continue;
     const Message& o = **original;
-    if (o.header.format != MessageFormat::kItk3 || o.header.kind != MessageKind::kBusiness)
+    if (o.header.format != MessageFormat::kItk3 || o.origin.transport == "router" ||
+        (o.header.kind != MessageKind::kBusiness && o.header.kind != MessageKind::kItk3Response)) {
       continue;
+    }
     const std::string* from = o.origin.attribute(itk3::kAttrMeshFrom);
     std::string reply_to = from && !from->empty() ? *from : o.header.sender_address;
     if (reply_to.empty()) continue;

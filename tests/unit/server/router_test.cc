@@ -260,6 +260,23 @@ TEST_F(RouterTest, AnItk3ResponseIsAddressedByCorrelationWithItsOriginal) {
   o = send(response("itk3-resp-2", {"urn:nhs-uk:addressing:ods:SENDERORG"}));
   EXPECT_EQ(store_.deliveriesOf(o.message_id)->at(0).address, "SENDERMBX");
 
+  // Full Acknowledgement: the original sender acknowledges the recipient's business response;
+  // that goes back to the recipient. An answer to one of the router's own responses ends here.
+  Message acknowledging = response("itk3-resp-ack", {});
+  acknowledging.header.acknowledged_tracking_id = "itk3-resp-1";
+  acknowledging.origin.attributes = {{"mesh.from", "SENDERMBX"},
+                                     {"mesh.workflow", "DIGMED_FLU_VAC_ACK"}};
+  o = send(acknowledging);
+  EXPECT_EQ(store_.deliveriesOf(o.message_id)->at(0).address, "RECIPMBX");
+  Message ours = response("itk3-router-resp", {"SENDERMBX"});
+  ours.origin.transport = "router";
+  ASSERT_EQ(send(ours).kind, AcceptOutcome::Kind::kAccepted);
+  Message about_ours = response("itk3-resp-4", {});
+  about_ours.header.acknowledged_tracking_id = "itk3-router-resp";
+  o = send(about_ours);
+  EXPECT_EQ(store_.deliveriesOf(o.message_id)->at(0).state, DeliveryState::kDeadLetter);
+  EXPECT_EQ(store_.deliveriesOf(o.message_id)->at(0).address, "");
+
   // Nothing to correlate with: unaddressed, a dead letter (whose sender is never answered).
   Message stray = response("itk3-resp-3", {});
   stray.header.acknowledged_tracking_id = "never-seen";
