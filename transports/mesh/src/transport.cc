@@ -720,22 +720,6 @@ void MeshTransport::send(OutboundMessage out, const EndpointSpec& endpoint, Send
   });
 }
 
-// The handle given to the app; implementation objects are shared with pending callbacks.
-class MeshHandle final : public Transport {
- public:
-  explicit MeshHandle(std::shared_ptr<MeshTransport> impl) : impl_(std::move(impl)) {}
-  ~MeshHandle() override { impl_->stopAccepting(); }
-  Status start(InboundSink& sink) override { return impl_->start(sink); }
-  void stopAccepting() override { impl_->stopAccepting(); }
-  bool ready() const override { return impl_->ready(); }
-  void send(OutboundMessage m, const EndpointSpec& e, SendCallback d) override {
-    impl_->send(std::move(m), e, std::move(d));
-  }
-
- private:
-  std::shared_ptr<MeshTransport> impl_;
-};
-
 class MeshFactory final : public TransportFactory {
  public:
   explicit MeshFactory(ExchangeFactory exchanges) : exchanges_(std::move(exchanges)) {}
@@ -759,7 +743,8 @@ class MeshFactory final : public TransportFactory {
       mailboxes.push_back(std::make_shared<Mailbox>(holder, mc, ctx, std::move(*exchange)));
     }
     auto impl = std::make_shared<MeshTransport>(holder, ctx, std::move(mailboxes));
-    return std::unique_ptr<Transport>(std::make_unique<MeshHandle>(std::move(impl)));
+    return std::unique_ptr<Transport>(
+        std::make_unique<SharedTransport<MeshTransport>>(std::move(impl)));
   }
 
  private:
