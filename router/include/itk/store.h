@@ -197,6 +197,8 @@ inline constexpr std::string_view kNacked = "nacked";
 inline constexpr std::string_view kAckUnmatched = "ack-unmatched";
 inline constexpr std::string_view kAckTimeout = "ack-timeout";
 inline constexpr std::string_view kRecovered = "recovered";
+// The router answered the message itself (an infrastructure ack or NACK, an ITK3 response).
+inline constexpr std::string_view kAnswered = "answered";
 }  // namespace audit_event
 
 struct DeadLetterQuery {

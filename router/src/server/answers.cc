@@ -94,10 +94,7 @@ Result<std::optional<Message>> Answers::negativeAnswer(const Message& original,
   if (h.kind == MessageKind::kItk3Response) return std::optional<Message>();
   // The peer's code leads the delivery's own error, not the text with the address before it.
   std::string code = itk3CodeFor(cause, error);
-  itk3::ResponseContext context;
-  context.inf_ack_requested = h.infack_requested;
-  context.bus_ack_requested = h.busack_requested;
-  if (itk3::decideResponse(context, code) != itk3::ResponseDecision::kSend)
+  if (itk3::decideResponse(responseContext(original), code) != itk3::ResponseDecision::kSend)
     return std::optional<Message>();
   auto response =
       itk3::respondTo(original, code, responderFor(original, identity_), clock_.now(), reason);
@@ -128,7 +125,7 @@ void Answers::onDeadLetter(const DeadLetterNotice& notice, std::function<void()>
     notified();
     return;
   }
-  send(std::move(**answer), tracking_id, std::move(notified));
+  send(std::move(**answer), *notice.message, std::move(notified));
 }
 
 bool Answers::routerAcknowledges(const Message& message) const {
@@ -171,10 +168,8 @@ void Answers::onAccepted(const MessagePtr& message, AcceptOutcome::Kind kind) {
     } else {
       return;
     }
-    itk3::ResponseContext context;
-    context.inf_ack_requested = h.infack_requested;
-    context.bus_ack_requested = h.busack_requested;
-    if (itk3::decideResponse(context, code) != itk3::ResponseDecision::kSend) return;
+    if (itk3::decideResponse(responseContext(*message), code) != itk3::ResponseDecision::kSend)
+      return;
     auto r = itk3::respondTo(*message, code, responderFor(*message, identity_), clock_.now());
     if (!r.ok()) {
       log::error("answer.build_failed", {{"tracking_id", h.tracking_id},
@@ -183,19 +178,54 @@ void Answers::onAccepted(const MessagePtr& message, AcceptOutcome::Kind kind) {
     }
     answer = std::move(*r);
   }
-  send(std::move(*answer), h.tracking_id, [] {});
+  send(std::move(*answer), *message, [] {});
 }
 
-void Answers::send(Message answer, const std::string& about, std::function<void()> then) {
-  std::string tracking_id = answer.header.tracking_id;
-  std::string kind(kindName(answer.header.kind));
-  router_.accept(std::move(answer), [about, tracking_id, kind,
-                                     then = std::move(then)](AcceptOutcome o) {
+itk3::ResponseContext Answers::responseContext(const Message& original) const {
+  itk3::ResponseContext context;
+  context.inf_ack_requested = original.header.infack_requested;
+  context.bus_ack_requested = original.header.busack_requested;
+  // ITK3 §2.4: at most 2 responses, nothing after a negative one. What the router has already
+  // said about this message is in its audit trail.
+  auto trail = store_.auditTrail(original.header.tracking_id);
+  if (!trail.ok()) return context;
+  for (const AuditEvent& e : *trail) {
+    if (e.message_id != original.id || e.event != audit_event::kAnswered) continue;
+    if (e.detail.rfind("ITK3 response", 0) != 0) continue;
+    ++context.responses_sent;
+    if (e.detail.find(" negative ") != std::string::npos) context.negative_sent = true;
+  }
+  return context;
+}
+
+void Answers::send(Message answer, const Message& original, std::function<void()> then) {
+  const MessageHeader& h = answer.header;
+  std::string what = h.format == MessageFormat::kItk3
+                         ? std::string("ITK3 response ")
+                         : std::string(h.ack_positive ? "infrastructure ack " : "infrastructure NACK ");
+  if (h.format == MessageFormat::kItk3) what += h.ack_positive ? "positive " : "negative ";
+  what += "as message " + h.tracking_id;
+  AuditEvent event;
+  event.at = clock_.now();
+  event.message_id = original.id;
+  event.tracking_id = original.header.tracking_id;
+  event.event = std::string(audit_event::kAnswered);
+  event.actor = "router";
+  event.detail = what;
+  std::string about = original.header.tracking_id;
+  std::string tracking_id = h.tracking_id;
+  std::string kind(kindName(h.kind));
+  router_.accept(std::move(answer), [this, about, tracking_id, kind, event = std::move(event),
+                                     then = std::move(then)](AcceptOutcome o) mutable {
     switch (o.kind) {
       case AcceptOutcome::Kind::kAccepted:
       case AcceptOutcome::Kind::kDuplicate:
         log::info("answer.sent", {{"about", about}, {"tracking_id", tracking_id}, {"kind", kind}});
-        then();
+        // Recorded before `then`, so the next decision about this message counts this answer.
+        store_.appendAudit(std::move(event), [about, then = std::move(then)](Status s) {
+          if (!s.ok()) log::warn("answer.audit_failed", {{"about", about}, {"error", s.toString()}});
+          then();
+        });
         break;
       case AcceptOutcome::Kind::kRejected:
         // Our own answer refused: a bug, and retrying would not help. The dead letter stays.

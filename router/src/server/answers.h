@@ -14,6 +14,7 @@
 
 #include "delivery/delivery_engine.h"
 #include "itk/clock.h"
+#include "itk/fhir/response.h"
 #include "itk/inbound_sink.h"
 #include "itk/routing.h"
 #include "itk/store.h"
@@ -44,8 +45,11 @@ class Answers {
                                                 const std::string& address = {}) const;
 
  private:
-  // Accepts `answer`; then runs `then` (on success or when the answer was refused for good).
-  void send(Message answer, const std::string& about, std::function<void()> then);
+  // Accepts `answer` about `original`, records it in the original's audit trail, then runs `then`
+  // (on success, or when the answer was refused for good).
+  void send(Message answer, const Message& original, std::function<void()> then);
+  // ITK3 §2.4 context for `original`: its ack flags and the responses already sent about it.
+  itk3::ResponseContext responseContext(const Message& original) const;
   bool routerAcknowledges(const Message& message) const;
 
   InboundSink& router_;

@@ -13,6 +13,7 @@
 #include "itk/uuid.h"
 #include "loopback_transport.h"
 #include "store/memory_store.h"
+#include "support/http_client.h"
 #include "support/manual_clock.h"
 #include "support/temp_dir.h"
 
@@ -169,8 +170,9 @@ TEST_F(AnswersTest, ADeadLetterIsMarkedNotifiedOnlyOnceItsNackIsAccepted) {
   ASSERT_EQ(sink_.accepted().size(), 1u);
 
   sink_.setOutcome(AcceptOutcome::accepted(100));
-  answers_.onDeadLetter(notice, [&] { notified = true; });
-  EXPECT_TRUE(notified);
+  std::promise<void> told;  // after the answer is accepted and recorded in the audit trail
+  answers_.onDeadLetter(notice, [&] { told.set_value(); });
+  EXPECT_EQ(told.get_future().wait_for(std::chrono::seconds(30)), std::future_status::ready);
   auto sent = sink_.accepted();
   ASSERT_EQ(sent.size(), 2u);
   EXPECT_NE(sent[1].body->find("address urn:nhs-uk:addressing:ods:RHM: fault 1000"),
@@ -272,16 +274,20 @@ TEST_F(AnswersTest, AnItk3DuplicateIs20007ButATransportRedeliveryIsNot) {
 TEST_F(AnswersTest, AReportedFailureIsAnsweredWithThePeersCode) {
   auto original = itk3Original();
   if (!original) GTEST_SKIP() << "the fixtures folder " << ITK_FIXTURES_DIR << " is absent";
+  int64_t next_id = 50;
   auto codesFor = [&](const std::string& last_error) {
     DeadLetterNotice notice;
     notice.task.delivery_id = 5;
     notice.task.address = "X09HUB01";
     notice.task.cause = DeadLetterCause::kReportedFailure;
     notice.task.last_error = last_error;
-    notice.message = std::make_shared<Message>(*original);
-    bool notified = false;
-    answers_.onDeadLetter(notice, [&] { notified = true; });
-    EXPECT_TRUE(notified);
+    // A message of its own each time: nothing follows a negative response about one message.
+    auto copy = std::make_shared<Message>(*original);
+    copy->id = next_id++;
+    notice.message = copy;
+    std::promise<void> notified;
+    answers_.onDeadLetter(notice, [&] { notified.set_value(); });
+    notified.get_future().get();
     auto sent = sink_.accepted();
     if (sent.empty()) return std::vector<std::string>{};
     EXPECT_NE(sent.back().body->find("address X09HUB01: " + last_error), std::string::npos);
@@ -293,6 +299,52 @@ TEST_F(AnswersTest, AReportedFailureIsAnsweredWithThePeersCode) {
   EXPECT_EQ(codesFor("EPL-153: NHS number not found"), std::vector<std::string>{"20001"});
   // Not collected (14), and the rest: Unrecognised Recipient Organisation.
   EXPECT_EQ(codesFor("14: Message not collected"), std::vector<std::string>{"20002"});
+}
+
+TEST_F(AnswersTest, NothingFollowsANegativeItk3ResponseAndAtMostTwoAreSent) {
+  auto original = itk3Original();
+  if (!original) GTEST_SKIP() << "the fixtures folder " << ITK_FIXTURES_DIR << " is absent";
+  // GP Connect names no receiver: the MESH transport routes it by the mailbox it came to.
+  original->header.addresses = {"X09HUB01"};
+  // The message as stored: the audit trail of answers belongs to its id and tracking id.
+  AcceptRequest request;
+  request.message = *original;
+  std::promise<Result<AcceptResult>> stored;
+  store_.accept(request, [&](Result<AcceptResult> r) { stored.set_value(std::move(r)); });
+  auto result = stored.get_future().get();
+  ASSERT_TRUE(result.ok());
+  auto message = std::make_shared<Message>(*original);
+  message->id = result->message_id;
+
+  auto answeredCount = [&] {
+    auto trail = store_.auditTrail(original->header.tracking_id);
+    int n = 0;
+    if (trail.ok())
+      for (const auto& e : *trail) n += e.event == audit_event::kAnswered;
+    return n;
+  };
+  // Each answer is recorded in the trail before the next decision reads it.
+  auto deadLetter = [&] {
+    DeadLetterNotice notice;
+    notice.task.cause = DeadLetterCause::kReportedFailure;
+    notice.task.last_error = "14: not collected";
+    notice.message = message;
+    std::promise<void> notified;
+    answers_.onDeadLetter(notice, [&] { notified.set_value(); });
+    notified.get_future().get();
+  };
+
+  useTable("infrastructure_ack: router");
+  answers_.onAccepted(message, AcceptOutcome::Kind::kAccepted);  // 20013
+  ASSERT_TRUE(test::eventuallyTrue([&] { return answeredCount() == 1; }));
+  deadLetter();  // 20002: the second response, and negative
+  deadLetter();  // nothing after a negative
+  auto sent = sink_.accepted();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_TRUE(sent[0].header.ack_positive);
+  EXPECT_FALSE(sent[1].header.ack_positive);
+
+  EXPECT_EQ(answeredCount(), 2);
 }
 
 TEST_F(AnswersTest, AnItk3ResponseIsNeverAnswered) {
