@@ -642,14 +642,19 @@ void SqliteStore::writerLoop() {
 void SqliteStore::runGroup(std::vector<Job>& group) {
   Db& db = *writer_db_;
   Status status;
-  if (group.size() == 1 && group.front().alone) {
+  const bool alone = group.size() == 1 && group.front().alone;
+  if (alone) {
     status = group.front().apply(db);
   } else {
+    const auto began = std::chrono::steady_clock::now();
     status = db.exec("BEGIN IMMEDIATE");
     for (size_t i = 0; status.ok() && i < group.size(); ++i) status = group[i].apply(db);
     if (status.ok()) status = db.exec("COMMIT");
     // A failed group leaves nothing behind: every write in it is told it failed.
     if (!status.ok() && !sqlite3_get_autocommit(db.handle())) db.exec("ROLLBACK");
+    if (config_.on_commit) {
+      config_.on_commit({group.size(), std::chrono::steady_clock::now() - began, status.ok()});
+    }
   }
   {
     std::lock_guard lock(queue_mu_);
