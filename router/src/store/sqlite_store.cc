@@ -900,7 +900,7 @@ Status SqliteStore::applyAttempt(Db& db, const AttemptRecord& record) {
   s = db.run(kUpdateAttempt, record.delivery_id, state, attempts, next_at, ms(record.at),
              record.error, TextOrNull{record.remote_id}, cause);
   if (!s.ok()) return s;
-  auto entry = store_rules::attemptAudit(record, attempts, row->endpoint);
+  auto entry = store_rules::attemptAudit(record, attempts, row->endpoint, row->address);
   s = insertAudit(db, record.at, row->message_id, record.delivery_id, row->tracking_id, entry.event,
                   entry.detail);
   if (!s.ok()) return s;
