@@ -197,6 +197,9 @@ inline constexpr std::string_view kNacked = "nacked";
 inline constexpr std::string_view kAckUnmatched = "ack-unmatched";
 inline constexpr std::string_view kAckTimeout = "ack-timeout";
 inline constexpr std::string_view kRecovered = "recovered";
+// A synchronous request proxied to its next hop and the response relayed (sync-proxy routes
+// store nothing else about it).
+inline constexpr std::string_view kProxied = "proxied";
 }  // namespace audit_event
 
 struct DeadLetterQuery {

@@ -63,6 +63,14 @@ std::string duplicateDetail(const Message& message) {
   return "same sender and tracking id again " + senderDetail(message) + "; not delivered again";
 }
 
+std::string proxiedDetail(const Message& message, const std::string& route,
+                          const std::string& endpoint, std::string_view outcome,
+                          const std::string& result) {
+  return std::string(kindName(message.header.kind)) + " " + message.header.service + " " +
+         senderDetail(message) + "; proxied synchronously to route " + route + " endpoint " +
+         endpoint + ": " + std::string(outcome) + (result.empty() ? "" : " (" + result + ")");
+}
+
 AuditEntry attemptAudit(const AttemptRecord& record, int attempt, const std::string& endpoint,
                         const std::string& address) {
   std::string n = "attempt " + std::to_string(attempt) + " to " + endpoint + " for " + address;

@@ -32,6 +32,11 @@ std::string senderDetail(const Message& message);
 std::string acceptedDetail(const AcceptRequest& request);
 // The "duplicate" audit detail.
 std::string duplicateDetail(const Message& message);
+// The "proxied" audit detail of a synchronous request/response exchange (nothing is stored but
+// this event): who sent it, where it went and how it ended.
+std::string proxiedDetail(const Message& message, const std::string& route,
+                          const std::string& endpoint, std::string_view outcome,
+                          const std::string& result);
 
 struct AuditEntry {
   std::string_view event;
