@@ -138,7 +138,13 @@ void Router::accept(Message message, AcceptCallback done) {
   // De-duplication needs a tracking id; a message without one is never a duplicate.
   request.deduplicate = !request.message.header.tracking_id.empty();
   auto keep = std::make_shared<Message>(request.message);  // header/body for hooks and logs
-  store_.accept(std::move(request), [this, done = std::move(done), keep,
+  std::string routes;  // for the log line: the routes the message goes to
+  for (const NewDelivery& d : request.deliveries) {
+    if (d.initial_state == DeliveryState::kDeadLetter || d.route.empty()) continue;
+    if (!routes.empty()) routes += ",";
+    routes += d.route;
+  }
+  store_.accept(std::move(request), [this, done = std::move(done), keep, routes = std::move(routes),
                                      unrouted = std::move(p.unrouted)](
                                         Result<AcceptResult> r) mutable {
     const auto& h = keep->header;
@@ -165,6 +171,7 @@ void Router::accept(Message message, AcceptCallback done) {
                                    {"service", h.service},
                                    {"kind", kindName(h.kind)},
                                    {"transport", keep->origin.transport},
+                                   {"routes", routes},
                                    {"message_id", static_cast<long long>(r->message_id)}});
     done(AcceptOutcome::accepted(r->message_id));
     engine_.notify();
