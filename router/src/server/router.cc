@@ -1,7 +1,5 @@
 #include "server/router.h"
 
-#include <set>
-
 #include "itk/log.h"
 #include "store/store_rules.h"
 
@@ -20,55 +18,34 @@ Router::Router(Store& store, const RoutingTableHolder& routing, DeliveryEngine& 
 
 namespace {
 
-std::string orderingKey(const Route& route, const MessageHeader& h, const std::string& address) {
-  if (route.ordering.kind != OrderingSpec::Kind::kFifo) return {};
-  // The key is per route, so FIFO on one route never holds another route's deliveries.
-  std::string key = route.name + "|";
-  if (route.ordering.key == "address") return key + address;
-  if (route.ordering.key == "service") return key + h.service;
-  return key + h.sender_address;  // "sender", the default
-}
-
 struct Plan {
   std::vector<NewDelivery> deliveries;
   std::vector<UnroutedAddress> unrouted;
   const Route* sync_route = nullptr;  // set when the (single) route is a synchronous proxy
 };
 
-// Fan-out: one delivery per address; addresses resolving to the same route and endpoint share
-// one delivery (the DE goes unchanged to each endpoint, spec/itk2.md §5.1).
+// The routing decision (fan-out: one delivery per distinct route and endpoint, spec/itk2.md
+// §5.1) as the deliveries to store.
 Plan plan(const RoutingTable& table, const MessageHeader& h, TimePoint now) {
   Plan p;
-  std::set<std::pair<std::string, std::string>> seen;
-  for (const std::string& address : h.addresses) {
-    const Route* route = table.lookup(
-        RouteQuery{h.service, address, h.sender_address, h.interaction});
-    if (!route) {
-      p.unrouted.push_back({address, "",
-                            Status::unknownAddress("route not found for service " + h.service +
-                                                   " and address " + address)
-                                .withToolkit(ToolkitCode::kNotRetryable)});
-      continue;
-    }
-    if (route->reject) {
-      p.unrouted.push_back(
-          {address, route->name,
-           Status::rejected(route->reject_reason.empty() ? "rejected by route " + route->name
-                                                         : route->reject_reason)
-               .withToolkit(ToolkitCode::kNotRetryable)});
-      continue;
-    }
-    if (!seen.insert({route->name, route->endpoint}).second) continue;
-    if (route->mode == RouteMode::kSyncProxy) p.sync_route = route;
+  RoutingDecision decision = decide(table, h);
+  for (const RoutedDelivery& routed : decision.deliveries) {
+    const Route& route = *routed.route;
+    if (route.mode == RouteMode::kSyncProxy) p.sync_route = &route;
     NewDelivery d;
-    d.route = route->name;
-    d.endpoint = route->endpoint;
-    d.address = address;
-    d.ordering_key = orderingKey(*route, h, address);
+    d.route = route.name;
+    d.endpoint = route.endpoint;
+    d.address = routed.addresses.front();  // the DE goes unchanged, with all its addresses
+    d.ordering_key = routed.ordering_key;
     d.next_attempt_at = now;
-    d.deadline = now + route->retry.deadline;
-    d.max_attempts = route->retry.max_attempts;
+    d.deadline = now + route.retry.deadline;
+    d.max_attempts = route.retry.max_attempts;
     p.deliveries.push_back(std::move(d));
+  }
+  for (RefusedAddress& refused : decision.refused) {
+    p.unrouted.push_back({std::move(refused.address),
+                          refused.route ? refused.route->name : std::string(),
+                          std::move(refused.reason)});
   }
   return p;
 }
