@@ -152,17 +152,20 @@ class PrometheusProcess {
               "  scrape_interval: 1s\n"
               "  evaluation_interval: 1s\n"
               "rule_files:\n"
-              "  - " + std::string(ITK_SOURCE_DIR) + "/deploy/prometheus/alerts.yml\n"
-              "scrape_configs:\n"
-              "  - job_name: itk-router\n"
-              "    scrape_timeout: 1s\n"
-              "    static_configs:\n"
-              "      - targets: ['127.0.0.1:" + std::to_string(router_admin_port) + "']\n");
+              "  - " +
+                  std::string(ITK_SOURCE_DIR) +
+                  "/deploy/prometheus/alerts.yml\n"
+                  "scrape_configs:\n"
+                  "  - job_name: itk-router\n"
+                  "    scrape_timeout: 1s\n"
+                  "    static_configs:\n"
+                  "      - targets: ['127.0.0.1:" +
+                  std::to_string(router_admin_port) + "']\n");
     process_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{ITK_PROMETHEUS, "--config.file=" + dir / "prometheus/prometheus.yml",
-                                 "--storage.tsdb.path=" + dir / "prometheus/data",
-                                 "--web.listen-address=127.0.0.1:" + std::to_string(port_),
-                                 "--log.level=warn"},
+        std::vector<std::string>{
+            ITK_PROMETHEUS, "--config.file=" + dir / "prometheus/prometheus.yml",
+            "--storage.tsdb.path=" + dir / "prometheus/data",
+            "--web.listen-address=127.0.0.1:" + std::to_string(port_), "--log.level=warn"},
         dir / "prometheus.log");
   }
 
@@ -260,11 +263,9 @@ TEST(ObservabilityTest, PrometheusScrapesCountersAndQueueDepthFromTheRouter) {
       {"sum(itk_queue_depth{" + job + ",route=\"held\"})", 3},
       {"sum(itk_queue_depth{" + job + ",route=\"archive\"})", 0},
       {"sum(itk_dead_letters{" + job + ",route=\"refused\"})", 2},
-      {"sum(itk_dead_letters_total{" + job + ",route=\"refused\",cause=\"rejected-by-route\"})",
-       2},
+      {"sum(itk_dead_letters_total{" + job + ",route=\"refused\",cause=\"rejected-by-route\"})", 2},
       {"sum(itk_acks_expected_total{" + job + ",kind=\"infrastructure\"})", 1},
-      {"sum(itk_acks_received_total{" + job + ",kind=\"infrastructure\",result=\"positive\"})",
-       1},
+      {"sum(itk_acks_received_total{" + job + ",kind=\"infrastructure\",result=\"positive\"})", 1},
       {"sum(itk_ack_latency_seconds_count{" + job + ",kind=\"infrastructure\"})", 1},
       {"sum(itk_acks_open{" + job + "})", 0},
       {"sum(itk_end_to_end_latency_seconds_count{" + job + ",route=\"archive\"})", 5},
@@ -283,8 +284,8 @@ TEST(ObservabilityTest, PrometheusScrapesCountersAndQueueDepthFromTheRouter) {
         for (const auto& [q, want] : expected) {
           auto got = prometheus.query(q);
           if (!got || *got != want)
-            mismatches += q + " = " + (got ? std::to_string(*got) : "(no sample)") +
-                          ", expected " + std::to_string(want) + "\n";
+            mismatches += q + " = " + (got ? std::to_string(*got) : "(no sample)") + ", expected " +
+                          std::to_string(want) + "\n";
         }
         return mismatches.empty();
       },
@@ -372,7 +373,8 @@ TEST(ObservabilityTest, TheExpositionPassesPromtoolAndHasEveryMetricTheDeployFil
   EXPECT_TRUE(exposed.count("itk_soap_faults_total")) << metrics->body;
   EXPECT_TRUE(std::regex_search(
       metrics->body,
-      std::regex("itk_soap_faults_total\\{code=\"[0-9a-z]+\",direction=\"sent\",fault=\"Client\"\\} 1")))
+      std::regex(
+          "itk_soap_faults_total\\{code=\"[0-9a-z]+\",direction=\"sent\",fault=\"Client\"\\} 1")))
       << metrics->body;
   for (const char* file :
        {"/deploy/prometheus/alerts.yml", "/deploy/grafana/itk-router-dashboard.json"}) {
@@ -435,11 +437,12 @@ routes:
   EXPECT_LE(rows[1][0], rows[2][0]);
   EXPECT_LE(rows[2][0], rows[3][0]);
   // Who sent it and where it goes.
-  EXPECT_EQ(rows[1][6],
-            std::string("business ") + kCda +
-                " from urn:nhs-uk:addressing:ods:XZ901, audit identity "
-                "urn:nhs-uk:identity:ods:XZ901, via loopback, peer " + id + ".xml; "
-                "urn:nhs-uk:addressing:ods:RHM -> route rhm endpoint flaky")
+  EXPECT_EQ(rows[1][6], std::string("business ") + kCda +
+                            " from urn:nhs-uk:addressing:ods:XZ901, audit identity "
+                            "urn:nhs-uk:identity:ods:XZ901, via loopback, peer " +
+                            id +
+                            ".xml; "
+                            "urn:nhs-uk:addressing:ods:RHM -> route rhm endpoint flaky")
       << audit.log();
   EXPECT_EQ(rows[1][4], "-");  // about the message ...
   EXPECT_NE(rows[2][4], "-");  // ... then about its delivery

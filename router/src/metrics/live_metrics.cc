@@ -97,9 +97,9 @@ std::vector<MetricFamily> LiveMetrics::Collect() const {
   }
 
   if (sources_.store_health) {
-    MetricFamily healthy = family("itk_store_healthy",
-                                  "1 when the store takes writes (not failing, not full), else 0",
-                                  MetricType::Gauge);
+    MetricFamily healthy =
+        family("itk_store_healthy", "1 when the store takes writes (not failing, not full), else 0",
+               MetricType::Gauge);
     add(healthy, {}, sources_.store_health().ok() ? 1 : 0);
     out.push_back(std::move(healthy));
   }
@@ -118,19 +118,18 @@ std::vector<MetricFamily> LiveMetrics::Collect() const {
 
     if (s) {
       for (const RouteQueueStats& r : s->stats.routes) routes[routeLabel(r.route)] = r;
-      MetricFamily age = family("itk_store_statistics_age_seconds",
-                                "How old the queue statistics served by this scrape are",
-                                MetricType::Gauge);
+      MetricFamily age =
+          family("itk_store_statistics_age_seconds",
+                 "How old the queue statistics served by this scrape are", MetricType::Gauge);
       add(age, {}, seconds(std::chrono::steady_clock::now() - s->taken));
       out.push_back(std::move(age));
-      MetricFamily acks_open = family("itk_acks_open",
-                                      "Acknowledgements expected and not yet received",
-                                      MetricType::Gauge);
+      MetricFamily acks_open = family(
+          "itk_acks_open", "Acknowledgements expected and not yet received", MetricType::Gauge);
       add(acks_open, {}, static_cast<double>(s->stats.acks_open));
       out.push_back(std::move(acks_open));
-      MetricFamily untold = family("itk_dead_letters_unnotified",
-                                   "Dead letters whose sender has not been answered yet",
-                                   MetricType::Gauge);
+      MetricFamily untold =
+          family("itk_dead_letters_unnotified",
+                 "Dead letters whose sender has not been answered yet", MetricType::Gauge);
       add(untold, {}, static_cast<double>(s->stats.dead_letters_unnotified));
       out.push_back(std::move(untold));
     }
@@ -144,9 +143,9 @@ std::vector<MetricFamily> LiveMetrics::Collect() const {
                                 MetricType::Gauge);
     MetricFamily in_flight = family("itk_queue_in_flight",
                                     "Deliveries being attempted now, by route", MetricType::Gauge);
-    MetricFamily oldest = family("itk_queue_oldest_age_seconds",
-                                 "Age of the oldest unfinished delivery by route (0 when none)",
-                                 MetricType::Gauge);
+    MetricFamily oldest =
+        family("itk_queue_oldest_age_seconds",
+               "Age of the oldest unfinished delivery by route (0 when none)", MetricType::Gauge);
     MetricFamily dead = family("itk_dead_letters",
                                "Dead letters held in the store (until replayed or pruned), by "
                                "route",
@@ -183,14 +182,15 @@ std::vector<MetricFamily> LiveMetrics::Collect() const {
                              "1 when the transport is ready (listeners bound, pollers running), "
                              "else 0",
                              MetricType::Gauge);
-    for (const auto& [name, ready] : sources_.transports()) add(up, {{"transport", name}}, ready ? 1 : 0);
+    for (const auto& [name, ready] : sources_.transports())
+      add(up, {{"transport", name}}, ready ? 1 : 0);
     out.push_back(std::move(up));
   }
 
   if (sources_.acks_unmatched) {
-    MetricFamily unmatched = family("itk_acks_unmatched_total",
-                                    "Acknowledgements that matched no open expectation",
-                                    MetricType::Counter);
+    MetricFamily unmatched =
+        family("itk_acks_unmatched_total", "Acknowledgements that matched no open expectation",
+               MetricType::Counter);
     add(unmatched, {}, static_cast<double>(sources_.acks_unmatched()));
     out.push_back(std::move(unmatched));
   }

@@ -67,18 +67,17 @@ double seconds(std::chrono::duration<Rep, Period> d) {
 // Delivered -> acknowledged and accepted -> delivered run from milliseconds (a hub next door) to
 // days (a business ack waits for a person; a MESH recipient collects within 5 days).
 const Histogram::BucketBoundaries& latencyBuckets() {
-  static const Histogram::BucketBoundaries kBuckets{
-      0.005, 0.01, 0.025, 0.05, 0.1,    0.25,    0.5,     1,      2.5,
-      5,     10,   30,    60,   300,    900,     3600,    14400,  86400, 432000};
+  static const Histogram::BucketBoundaries kBuckets{0.005, 0.01, 0.025, 0.05,  0.1,   0.25, 0.5,
+                                                    1,     2.5,  5,     10,    30,    60,   300,
+                                                    900,   3600, 14400, 86400, 432000};
   return kBuckets;
 }
 
 // A group commit takes well under a millisecond without fsync and a few with it; seconds mean
 // the disk is in trouble.
 const Histogram::BucketBoundaries& commitBuckets() {
-  static const Histogram::BucketBoundaries kBuckets{0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-                                                    0.005,  0.01,    0.025,  0.05,  0.1,
-                                                    0.25,   0.5,     1,      2.5};
+  static const Histogram::BucketBoundaries kBuckets{
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
   return kBuckets;
 }
 
@@ -164,7 +163,8 @@ struct RouterMetrics::Families {
                            .Add({})) {
     // Series that alerts and dashboards divide by or compare with exist from the start, so
     // their expressions have data before the first event.
-    for (const char* outcome : {"loaded", "unchanged", "failed"}) reloads.Add({{"outcome", outcome}});
+    for (const char* outcome : {"loaded", "unchanged", "failed"})
+      reloads.Add({{"outcome", outcome}});
     for (const char* kind : {"infrastructure", "business"}) {
       acks_expected.Add({{"kind", kind}});
       acks_timed_out.Add({{"kind", kind}});
@@ -237,7 +237,8 @@ void RouterMetrics::attempt(const DeliveryTask& task, const AttemptRecord& recor
       .Increment();
   if (record.next != AttemptRecord::Next::kDelivered) return;
   if (task.created_at != TimePoint{} && record.at >= task.created_at) {
-    f_->end_to_end.Add({{"route", route}}, latencyBuckets()).Observe(seconds(record.at - task.created_at));
+    f_->end_to_end.Add({{"route", route}}, latencyBuckets())
+        .Observe(seconds(record.at - task.created_at));
   }
   for (const ExpectedAck& e : record.expect_acks)
     f_->acks_expected.Add({{"kind", std::string(ackKindName(e.kind))}}).Increment();

@@ -122,8 +122,8 @@ void Router::accept(Message message, AcceptCallback done) {
     routes += d.route;
   }
   store_.accept(std::move(request), [this, done = std::move(done), keep, routes = std::move(routes),
-                                     unrouted = std::move(p.unrouted)](
-                                        Result<AcceptResult> r) mutable {
+                                     unrouted =
+                                         std::move(p.unrouted)](Result<AcceptResult> r) mutable {
     const auto& h = keep->header;
     if (!r.ok()) {
       log::error("message.store_failed",
@@ -215,7 +215,8 @@ void Router::proxySynchronously(Message message, const Route& route, const Endpo
         event.detail = store_rules::proxiedDetail(*msg, route_name, endpoint_name,
                                                   outcomeName(r.outcome), r.detail);
         store_.appendAudit(std::move(event), [this, done = std::move(done), o = std::move(o),
-                                              tracking = msg->header.tracking_id](Status s) mutable {
+                                              tracking =
+                                                  msg->header.tracking_id](Status s) mutable {
           if (!s.ok())
             log::error("audit.write_failed",
                        {{"tracking_id", tracking}, {"event", "proxied"}, {"error", s.toString()}});

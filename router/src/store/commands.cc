@@ -258,8 +258,8 @@ int runAuditCommand(const std::vector<std::string>& raw, std::ostream& out, std:
   } else if (auto ids = (*store)->findByTransportId(id); ids.ok()) {
     for (int64_t message_id : *ids) {
       auto h = (*store)->loadHeader(message_id);
-      if (h.ok() && std::find(tracking_ids.begin(), tracking_ids.end(),
-                              (*h)->header.tracking_id) == tracking_ids.end())
+      if (h.ok() && std::find(tracking_ids.begin(), tracking_ids.end(), (*h)->header.tracking_id) ==
+                        tracking_ids.end())
         tracking_ids.push_back((*h)->header.tracking_id);
     }
   }
@@ -277,8 +277,8 @@ int runAuditCommand(const std::vector<std::string>& raw, std::ostream& out, std:
     for (const AuditEvent& e : *events) {
       out << when(e.at) << "\t" << e.event << "\t" << field(e.tracking_id) << "\t"
           << (e.message_id ? std::to_string(e.message_id) : "-") << "\t"
-          << (e.delivery_id ? std::to_string(e.delivery_id) : "-") << "\t" << field(e.actor)
-          << "\t" << field(e.detail) << "\n";
+          << (e.delivery_id ? std::to_string(e.delivery_id) : "-") << "\t" << field(e.actor) << "\t"
+          << field(e.detail) << "\n";
     }
   }
   return kOk;

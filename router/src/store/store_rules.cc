@@ -47,8 +47,8 @@ std::string senderDetail(const Message& m) {
 
 std::string acceptedDetail(const AcceptRequest& request) {
   const Message& m = request.message;
-  std::string d = std::string(kindName(m.header.kind)) + " " + m.header.service + " " +
-                  senderDetail(m);
+  std::string d =
+      std::string(kindName(m.header.kind)) + " " + m.header.service + " " + senderDetail(m);
   for (const NewDelivery& nd : request.deliveries) {
     if (nd.initial_state == DeliveryState::kDeadLetter) {
       d += "; not routed " + nd.address + ": " + nd.error;

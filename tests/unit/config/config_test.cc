@@ -126,8 +126,8 @@ TEST(ConfigTest, TheAuditTrailMustOutliveTheBodies) {
                              "store.retention.bodies"),
             std::string::npos)
       << errorsOf(c);
-  EXPECT_TRUE(load(dir, std::string(kMinimal) + "store: {retention: {bodies: 30d, audit: 30d}}\n")
-                  .config);
+  EXPECT_TRUE(
+      load(dir, std::string(kMinimal) + "store: {retention: {bodies: 30d, audit: 30d}}\n").config);
 }
 
 TEST(ConfigTest, RequiresRoutingTables) {

@@ -140,11 +140,9 @@ TEST_F(RouterMetricsTest, AttemptsCountByRouteAndOutcomeWithEndToEndLatency) {
   auto s = scrape();
   EXPECT_EQ(valueOf(s, "itk_deliveries_total", {{"route", "cda"}, {"outcome", "retry"}}), 1);
   EXPECT_EQ(valueOf(s, "itk_deliveries_total", {{"route", "cda"}, {"outcome", "delivered"}}), 1);
-  EXPECT_EQ(valueOf(s, "itk_deliveries_total", {{"route", "cda"}, {"outcome", "dead_letter"}}),
-            1);
+  EXPECT_EQ(valueOf(s, "itk_deliveries_total", {{"route", "cda"}, {"outcome", "dead_letter"}}), 1);
   EXPECT_EQ(valueOf(s, "itk_deliveries_total", {{"route", "(none)"}, {"outcome", "rejected"}}), 1);
-  EXPECT_EQ(valueOf(s, "itk_deliveries_total", {{"route", "blocked"}, {"outcome", "rejected"}}),
-            1);
+  EXPECT_EQ(valueOf(s, "itk_deliveries_total", {{"route", "blocked"}, {"outcome", "rejected"}}), 1);
   double sum = 0;
   EXPECT_EQ(valueOf(s, "itk_end_to_end_latency_seconds", {{"route", "cda"}}, &sum), 1);
   EXPECT_DOUBLE_EQ(sum, 90);
@@ -161,9 +159,8 @@ TEST_F(RouterMetricsTest, DeadLettersCountByRouteAndCause) {
   task.cause = DeadLetterCause::kUnroutable;
   metrics_.deadLettered(task);
   auto s = scrape();
-  EXPECT_EQ(valueOf(s, "itk_dead_letters_total",
-                    {{"route", "cda"}, {"cause", "attempts-exhausted"}}),
-            1);
+  EXPECT_EQ(
+      valueOf(s, "itk_dead_letters_total", {{"route", "cda"}, {"cause", "attempts-exhausted"}}), 1);
   EXPECT_EQ(valueOf(s, "itk_dead_letters_total", {{"route", "(none)"}, {"cause", "unroutable"}}),
             1);
 }
@@ -182,12 +179,12 @@ TEST_F(RouterMetricsTest, AcknowledgementsByKindWithLatencyAndTimeouts) {
   ack.kind = AckKind::kBusiness;
   metrics_.ackTimedOut(ack);
   auto s = scrape();
-  EXPECT_EQ(valueOf(s, "itk_acks_received_total",
-                    {{"kind", "infrastructure"}, {"result", "positive"}}),
-            1);
-  EXPECT_EQ(valueOf(s, "itk_acks_received_total",
-                    {{"kind", "infrastructure"}, {"result", "negative"}}),
-            1);
+  EXPECT_EQ(
+      valueOf(s, "itk_acks_received_total", {{"kind", "infrastructure"}, {"result", "positive"}}),
+      1);
+  EXPECT_EQ(
+      valueOf(s, "itk_acks_received_total", {{"kind", "infrastructure"}, {"result", "negative"}}),
+      1);
   double sum = 0;
   EXPECT_EQ(valueOf(s, "itk_ack_latency_seconds", {{"kind", "infrastructure"}}, &sum), 2);
   EXPECT_DOUBLE_EQ(sum, 5);
@@ -230,9 +227,9 @@ class LiveMetricsTest : public ::testing::Test {
     StoreConfig config;
     config.backend = StoreBackend::kMemory;
     store_ = std::make_unique<MemoryStore>(config);
-    routing_.publish(table({route("cda", FieldMatch::exact(kCda)),
-                            route("idle", FieldMatch::exact(kGlobbed)),
-                            route("blocked", FieldMatch::any(), /*reject=*/true)}));
+    routing_.publish(
+        table({route("cda", FieldMatch::exact(kCda)), route("idle", FieldMatch::exact(kGlobbed)),
+               route("blocked", FieldMatch::any(), /*reject=*/true)}));
   }
 
   LiveSources sources() {
@@ -250,18 +247,18 @@ class LiveMetricsTest : public ::testing::Test {
 
 TEST_F(LiveMetricsTest, QueueGaugesComeFromTheStoreAtScrapeTime) {
   const TimePoint t0 = clock_.now();
-  ASSERT_TRUE(test::acceptNow(*store_, test::makeRequest(test::makeMessage("T-1", t0),
-                                                         {test::makeDelivery(t0, "archive",
-                                                                             "cda")}))
-                  .ok());
+  ASSERT_TRUE(
+      test::acceptNow(*store_, test::makeRequest(test::makeMessage("T-1", t0),
+                                                 {test::makeDelivery(t0, "archive", "cda")}))
+          .ok());
   clock_.advance(30s);
   NewDelivery unroutable = test::makeDelivery(clock_.now(), "", "");
   unroutable.initial_state = DeliveryState::kDeadLetter;
   unroutable.cause = DeadLetterCause::kUnroutable;
-  ASSERT_TRUE(test::acceptNow(*store_, test::makeRequest(test::makeMessage("T-2", clock_.now()),
-                                                         {test::makeDelivery(clock_.now(),
-                                                                             "archive", "cda"),
-                                                          unroutable}))
+  ASSERT_TRUE(test::acceptNow(*store_,
+                              test::makeRequest(
+                                  test::makeMessage("T-2", clock_.now()),
+                                  {test::makeDelivery(clock_.now(), "archive", "cda"), unroutable}))
                   .ok());
   clock_.advance(15s);
 
@@ -287,8 +284,7 @@ TEST_F(LiveMetricsTest, QueueGaugesComeFromTheStoreAtScrapeTime) {
   ASSERT_TRUE(claimed.ok());
   ASSERT_EQ(claimed->tasks.size(), 2u);
   ASSERT_TRUE(test::recordNow(*store_, test::outcome(claimed->tasks[0].delivery_id,
-                                                     AttemptRecord::Next::kDelivered,
-                                                     clock_.now()))
+                                                     AttemptRecord::Next::kDelivered, clock_.now()))
                   .ok());
   s = live.Collect();
   EXPECT_EQ(valueOf(s, "itk_queue_depth", {{"route", "cda"}}), 1);

@@ -221,12 +221,10 @@ TEST(RouterSyncProxyTest, AProxiedExchangeIsAuditedBeforeTheCallerIsAnswered) {
   endpoint.name = "spine-pds";
   endpoint.transport = "soap";
   RoutingTableHolder holder;
-  holder.publish(std::make_shared<const RoutingTable>(std::vector<Route>{proxy},
-                                                      std::vector<EndpointSpec>{endpoint}, "v1",
-                                                      "sum"));
+  holder.publish(std::make_shared<const RoutingTable>(
+      std::vector<Route>{proxy}, std::vector<EndpointSpec>{endpoint}, "v1", "sum"));
   auto resolver = [&pds](std::string_view) -> Transport* { return &pds; };
-  DeliveryEngine engine(io, *store, std::make_shared<NoRoutes>(), resolver, clock,
-                        DeliveryHooks{});
+  DeliveryEngine engine(io, *store, std::make_shared<NoRoutes>(), resolver, clock, DeliveryHooks{});
   Router router(*store, holder, engine, resolver, clock);
 
   Message m = test::makeMessage("T-sync", TimePoint{}, "urn:nhs-uk:addressing:ods:SENDER",
@@ -251,7 +249,7 @@ TEST(RouterSyncProxyTest, AProxiedExchangeIsAuditedBeforeTheCallerIsAnswered) {
             "via soap, peer 127.0.0.1:40000, authenticated as CN=gp.example.nhs.uk, transport id "
             "uuid:T-sync; proxied synchronously to route pds endpoint spine-pds: delivered "
             "(HTTP 200)");
-  EXPECT_EQ(e.detail.find("5919"), std::string::npos);  // never the payload
+  EXPECT_EQ(e.detail.find("5919"), std::string::npos);               // never the payload
   EXPECT_EQ(store->loadHeader(1).status().code(), Code::kNotFound);  // nothing else stored
 
   store.reset();  // finishes the store's callbacks (the router's continuation) first

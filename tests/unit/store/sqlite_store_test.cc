@@ -114,15 +114,14 @@ TEST_F(SqliteStoreTest, EveryTransactionIsReportedForMetrics) {
   acceptAllHeld(*store, 20, "M");
   {
     std::lock_guard lock(mu);
-    ASSERT_EQ(reports.size(), 1u);  // one group commit ...
+    ASSERT_EQ(reports.size(), 1u);      // one group commit ...
     EXPECT_EQ(reports[0].writes, 20u);  // ... of the twenty writes queued together
     EXPECT_TRUE(reports[0].ok);
     EXPECT_GT(reports[0].duration.count(), 0);
     reports.clear();
   }
   FaultVfs::instance().injectAfter(0, FaultVfs::Fault::kDiskFull);
-  EXPECT_FALSE(
-      acceptNow(*store, makeRequest(makeMessage("M-full", clock_.now()), {})).ok());
+  EXPECT_FALSE(acceptNow(*store, makeRequest(makeMessage("M-full", clock_.now()), {})).ok());
   FaultVfs::instance().clearFault();
   std::lock_guard lock(mu);
   ASSERT_EQ(reports.size(), 1u);
