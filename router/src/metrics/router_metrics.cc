@@ -47,18 +47,6 @@ std::string_view attemptLabel(AttemptRecord::Next next) {
   return "unknown";
 }
 
-std::string_view reloadLabel(ReloadOutcome::Kind kind) {
-  switch (kind) {
-    case ReloadOutcome::Kind::kLoaded:
-      return "loaded";
-    case ReloadOutcome::Kind::kUnchanged:
-      return "unchanged";
-    case ReloadOutcome::Kind::kFailed:
-      return "failed";
-  }
-  return "unknown";
-}
-
 template <class Rep, class Period>
 double seconds(std::chrono::duration<Rep, Period> d) {
   return std::chrono::duration<double>(d).count();
@@ -279,7 +267,7 @@ void RouterMetrics::commit(const CommitReport& report) {
 }
 
 void RouterMetrics::reload(const ReloadOutcome& outcome) {
-  f_->reloads.Add({{"outcome", std::string(reloadLabel(outcome.kind))}}).Increment();
+  f_->reloads.Add({{"outcome", std::string(reloadKindName(outcome.kind))}}).Increment();
   f_->reload_failing.Set(outcome.kind == ReloadOutcome::Kind::kFailed ? 1 : 0);
 }
 
