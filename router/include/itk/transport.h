@@ -124,6 +124,8 @@ template <class Impl>
 class SharedTransport final : public Transport {
  public:
   explicit SharedTransport(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+  // Pollers and timers of the implementation stop with the handle.
+  ~SharedTransport() override { impl_->stopAccepting(); }
   Status start(InboundSink& sink) override { return impl_->start(sink); }
   void stopAccepting() override { impl_->stopAccepting(); }
   bool ready() const override { return impl_->ready(); }

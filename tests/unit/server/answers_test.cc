@@ -267,5 +267,44 @@ TEST_F(AnswersTest, AnItk3DuplicateIs20007ButATransportRedeliveryIsNot) {
   EXPECT_NE(sent[0].body->find("\"20007\""), std::string::npos);
 }
 
+// A reported failure's error starts with the peer's code ("EPL-153: ..."), which chooses the
+// ITK3 code; the delivery's address, put before it in the diagnostics, must not hide it.
+TEST_F(AnswersTest, AReportedFailureIsAnsweredWithThePeersCode) {
+  auto original = itk3Original();
+  if (!original) GTEST_SKIP() << "the fixtures folder " << ITK_FIXTURES_DIR << " is absent";
+  auto codesFor = [&](const std::string& last_error) {
+    DeadLetterNotice notice;
+    notice.task.delivery_id = 5;
+    notice.task.address = "X09HUB01";
+    notice.task.cause = DeadLetterCause::kReportedFailure;
+    notice.task.last_error = last_error;
+    notice.message = std::make_shared<Message>(*original);
+    bool notified = false;
+    answers_.onDeadLetter(notice, [&] { notified = true; });
+    EXPECT_TRUE(notified);
+    auto sent = sink_.accepted();
+    if (sent.empty()) return std::vector<std::string>{};
+    EXPECT_NE(sent.back().body->find("address X09HUB01: " + last_error), std::string::npos);
+    auto back = itk3::readMessageBundle(*sent.back().body);
+    EXPECT_TRUE(back.ok()) << back.status().toString();
+    return back.ok() ? back->responseCodes() : std::vector<std::string>{};
+  };
+  // MESH's GP look-up could not match the patient: Unrecognised Recipient Person.
+  EXPECT_EQ(codesFor("EPL-153: NHS number not found"), std::vector<std::string>{"20001"});
+  // Not collected (14), and the rest: Unrecognised Recipient Organisation.
+  EXPECT_EQ(codesFor("14: Message not collected"), std::vector<std::string>{"20002"});
+}
+
+TEST_F(AnswersTest, AnItk3ResponseIsNeverAnswered) {
+  auto original = itk3Original();
+  if (!original) GTEST_SKIP() << "the fixtures folder " << ITK_FIXTURES_DIR << " is absent";
+  auto response = answers_.negativeAnswer(*original, DeadLetterCause::kUnroutable, "no route");
+  ASSERT_TRUE(response.ok() && response->has_value());
+  auto of_response =
+      answers_.negativeAnswer(**response, DeadLetterCause::kUnroutable, "no route");
+  ASSERT_TRUE(of_response.ok());
+  EXPECT_FALSE(of_response->has_value());  // ITK3 §2.4: never answer a response
+}
+
 }  // namespace
 }  // namespace itk
