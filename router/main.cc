@@ -29,6 +29,7 @@ constexpr const char* kUsage = R"(usage: itk-router [--config FILE] [--log-forma
        itk-router --version
        itk-router validate [--now TIME] FILE...
        itk-router messages show TRACKING_ID (--config FILE | --store PATH)
+       itk-router audit TRACKING_ID (--config FILE | --store PATH)
        itk-router dead-letters list [--route R] [--after ID] [--limit N] (--config FILE | --store PATH)
        itk-router dead-letters replay DELIVERY_ID|--all [--route R] (--config FILE | --store PATH)
        itk-router check-routes [--strict] [--config FILE | TABLE...]
@@ -138,8 +139,9 @@ std::optional<int> runCommand(const std::string& command, std::vector<std::strin
   itk::TransportRegistry registry;
   itk::registerBuiltinTransports(registry);
   if (command == "validate") return itk::itk2::runValidateCommand(args, std::cout, std::cerr);
-  if (command == "messages" || command == "dead-letters") {
+  if (command == "messages" || command == "dead-letters" || command == "audit") {
     if (!expandConfig(args, Expand::kStore)) return 2;
+    if (command == "audit") return itk::runAuditCommand(args, std::cout, std::cerr);
     return command == "messages" ? itk::runMessagesCommand(args, std::cout, std::cerr)
                                  : itk::runDeadLettersCommand(args, std::cout, std::cerr);
   }

@@ -1,5 +1,8 @@
 #include "soap_transport.h"
 
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/registry.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -132,14 +135,28 @@ struct OutboundCall {
 class SoapTransport final : public Transport, public std::enable_shared_from_this<SoapTransport> {
  public:
   SoapTransport(const TransportContext& ctx, SoapTransportConfig config)
-      : ctx_(ctx), config_(std::move(config)) {}
+      : ctx_(ctx),
+        config_(std::move(config)),
+        faults_(prometheus::BuildCounter()
+                    .Name("itk_soap_faults_total")
+                    .Help("SOAP faults the router sent (direction=sent) and received from next "
+                          "hops (direction=received), by SOAP fault code and ITK toolkit code")
+                    .Register(ctx.metrics)),
+        tls_failures_(prometheus::BuildCounter()
+                          .Name("itk_tls_handshake_failures_total")
+                          .Help("Inbound TLS handshakes that failed, by transport and listener")
+                          .Register(ctx.metrics)) {}
 
   Status start(InboundSink& sink) override {
     sink_ = &sink;
     std::weak_ptr<SoapTransport> weak = weak_from_this();
     for (size_t i = 0; i < config_.listeners.size(); ++i) {
+      http::ServerConfig server_config = config_.listeners[i].server;
+      prometheus::Counter* tls_failures =
+          &tls_failures_.Add({{"transport", "soap"}, {"listener", server_config.name}});
+      server_config.on_tls_handshake_failure = [tls_failures] { tls_failures->Increment(); };
       auto server =
-          http::Server::start(ctx_.io, config_.listeners[i].server,
+          http::Server::start(ctx_.io, std::move(server_config),
                               [weak, i](http::Request&& request, http::Responder respond) {
                                 auto self = weak.lock();
                                 if (!self)
@@ -239,6 +256,7 @@ class SoapTransport final : public Transport, public std::enable_shared_from_thi
                                  {"message_id", message_id},
                                  {"toolkit", static_cast<int>(why.toolkitCode())},
                                  {"reason", why.toString()}});
+      countFault("sent", faultCodeFor(why), why.toolkitCode());
       respond(faultFor(why, message_id));
     };
     // WS-STD-01: UTF-8 only.
@@ -272,6 +290,7 @@ class SoapTransport final : public Transport, public std::enable_shared_from_thi
                                  {"fault", itk2::faultCodeName(verdict.fault)},
                                  {"toolkit", static_cast<int>(verdict.status.toolkitCode())},
                                  {"reason", verdict.status.toString()}});
+      countFault("sent", verdict.fault, verdict.status.toolkitCode());
       return respond(xmlResponse(500, itk2::buildSoapFault(verdict, message_id)));
     }
     // ITK2 §4.2: a missing SOAPAction is an error (LTKW); it names the same service as wsa:Action.
@@ -310,29 +329,42 @@ class SoapTransport final : public Transport, public std::enable_shared_from_thi
 
     auto pending = std::make_shared<PendingAnswer>(ctx_.io, std::move(respond));
     auto timeout = config_.answer_timeout;
-    asio::post(pending->timer.get_executor(), [pending, timeout, message_id] {
+    std::weak_ptr<SoapTransport> weak = weak_from_this();
+    asio::post(pending->timer.get_executor(), [pending, timeout, message_id, weak] {
       if (pending->answered) return;
       pending->timer.expires_after(timeout);
-      pending->timer.async_wait([pending, timeout, message_id](boost::system::error_code ec) {
+      pending->timer.async_wait([pending, timeout, message_id, weak](boost::system::error_code ec) {
         if (ec) return;
         if (pending->answer(faultResponse(
                 500, SoapFaultCode::kServer, ToolkitCode::kRetryable,
                 "the router did not answer within " + std::to_string(timeout.count()) + " ms",
                 message_id))) {
           log::warn("soap.answer_timeout", {{"message_id", message_id}});
+          if (auto self = weak.lock())
+            self->countFault("sent", SoapFaultCode::kServer, ToolkitCode::kRetryable);
         }
       });
     });
     const std::string listener_name = listener.server.name;
-    sink_->accept(std::move(message),
-                  [pending, message_id, action, asynchronous, listener_name](AcceptOutcome o) {
-                    pending->answer(answerFor(o, message_id, action, asynchronous, listener_name));
-                  });
+    sink_->accept(std::move(message), [self = shared_from_this(), pending, message_id, action,
+                                       asynchronous, listener_name](AcceptOutcome o) {
+      pending->answer(self->answerFor(o, message_id, action, asynchronous, listener_name));
+    });
   }
 
-  static http::Response answerFor(const AcceptOutcome& o, const std::string& message_id,
-                                  const std::string& action, bool asynchronous,
-                                  const std::string& listener) {
+  // itk_soap_faults_total{direction,fault,code}: every value comes from a fixed vocabulary.
+  void countFault(const char* direction, SoapFaultCode fault, ToolkitCode code) const {
+    faults_
+        .Add({{"direction", direction},
+              {"fault", std::string(itk2::faultCodeName(fault))},
+              {"code", code == ToolkitCode::kNone ? std::string("none")
+                                                  : std::to_string(static_cast<int>(code))}})
+        .Increment();
+  }
+
+  http::Response answerFor(const AcceptOutcome& o, const std::string& message_id,
+                           const std::string& action, bool asynchronous,
+                           const std::string& listener) const {
     switch (o.kind) {
       case AcceptOutcome::Kind::kAccepted:
       case AcceptOutcome::Kind::kDuplicate:
@@ -352,8 +384,10 @@ class SoapTransport final : public Transport, public std::enable_shared_from_thi
                                    {"message_id", message_id},
                                    {"toolkit", static_cast<int>(o.status.toolkitCode())},
                                    {"reason", o.status.toString()}});
+        countFault("sent", faultCodeFor(o.status), o.status.toolkitCode());
         return faultFor(o.status, message_id);
       case AcceptOutcome::Kind::kBusy: {
+        countFault("sent", SoapFaultCode::kServer, ToolkitCode::kRetryable);
         // ITK2 §4.4: HTTP 503 is the ITK busy tone; the fault tells a person why.
         http::Response r = faultResponse(503, SoapFaultCode::kServer, ToolkitCode::kRetryable,
                                          o.status.message(), message_id);
@@ -361,7 +395,9 @@ class SoapTransport final : public Transport, public std::enable_shared_from_thi
         return r;
       }
     }
-    return faultFor(Status::internal("unknown accept outcome"), message_id);
+    Status unknown = Status::internal("unknown accept outcome");
+    countFault("sent", faultCodeFor(unknown), unknown.toolkitCode());
+    return faultFor(unknown, message_id);
   }
 
   // --- outbound ---------------------------------------------------------------------------
@@ -432,8 +468,8 @@ class SoapTransport final : public Transport, public std::enable_shared_from_thi
     call->done(std::move(result));
   }
 
-  static SendResult classify(const std::string& url, const Result<http::Response>& r,
-                             bool* failover) {
+  SendResult classify(const std::string& url, const Result<http::Response>& r,
+                      bool* failover) const {
     if (!r.ok()) {
       switch (r.status().code()) {
         case Code::kUnavailable:
@@ -477,6 +513,7 @@ class SoapTransport final : public Transport, public std::enable_shared_from_thi
         return result;
       }
       case itk2::PeerResponse::Kind::kFault:
+        countFault("received", peer.fault, peer.toolkit);
         return peer.retryable ? SendResult::retryable(std::move(detail))
                               : SendResult::permanent(std::move(detail));
       case itk2::PeerResponse::Kind::kUnrecognised:
@@ -487,6 +524,8 @@ class SoapTransport final : public Transport, public std::enable_shared_from_thi
 
   const TransportContext& ctx_;
   const SoapTransportConfig config_;
+  prometheus::Family<prometheus::Counter>& faults_;
+  prometheus::Family<prometheus::Counter>& tls_failures_;
   InboundSink* sink_ = nullptr;
   std::vector<std::unique_ptr<http::Server>> servers_;
   std::atomic<bool> started_{false};

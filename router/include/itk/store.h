@@ -199,6 +199,9 @@ inline constexpr std::string_view kAckTimeout = "ack-timeout";
 inline constexpr std::string_view kRecovered = "recovered";
 // The router answered the message itself (an infrastructure ack or NACK, an ITK3 response).
 inline constexpr std::string_view kAnswered = "answered";
+// A synchronous request proxied to its next hop and the response relayed (sync-proxy routes
+// store nothing else about it).
+inline constexpr std::string_view kProxied = "proxied";
 }  // namespace audit_event
 
 struct DeadLetterQuery {
@@ -339,6 +342,13 @@ class Store {
 
 // ---- Configuration and the factory ----
 
+// One transaction of a backend's writer (a group commit), reported for metrics.
+struct CommitReport {
+  size_t writes = 0;                     // writes in the group
+  std::chrono::nanoseconds duration{0};  // BEGIN to COMMIT (the fsync included), or to ROLLBACK
+  bool ok = true;                        // false: rolled back on a store error
+};
+
 enum class StoreBackend { kSqlite, kPostgres, kMemory /* tests only: nothing survives */ };
 enum class Durability {
   kFsync,  // every commit is fsynced: survives power loss (the default)
@@ -367,6 +377,10 @@ struct StoreConfig {
   size_t read_connections = 4;
   // SQLite: the WAL is checkpointed in the background once it holds this many pages (4 KB each).
   size_t checkpoint_pages = 4096;
+  // Called on the writer thread after each group transaction, committed or rolled back, before
+  // its writes' callbacks run. Must be quick and must not call the store. Optional; backends
+  // without transactions (memory) do not call it.
+  std::function<void(const CommitReport&)> on_commit;
   enum class Mode {
     kRouter,  // creates the store if absent, takes the router's lock, recovers in-flight work
     kTool,    // an existing store only, no lock, no recovery: safe beside a running router

@@ -159,6 +159,9 @@ void readStore(Section s, StoreSettings& st) {
   s.seen("retention");
   ret.duration("bodies", &st.retain_bodies);
   ret.duration("audit", &st.retain_audit);
+  // IG: the audit trail says what happened to a message long after its body is gone.
+  if (st.retain_audit < st.retain_bodies)
+    ret.error(ret.raw("audit"), "store.retention.audit must be at least store.retention.bodies");
   ret.rejectUnknown();
   if (st.backend == "postgres" && st.url.empty()) s.error(s.raw("backend"), "store.url is required for postgres");
   s.rejectUnknown();

@@ -268,11 +268,13 @@ struct DeliveryEngine::State : std::enable_shared_from_this<DeliveryEngine::Stat
         break;
       }
     }
+    std::shared_ptr<const EndpointSpec> spec = routes->endpoint(task.endpoint);
     log::write(
         record.next == AttemptRecord::Next::kDeadLetter ? log::Level::kWarn : log::Level::kInfo,
         "delivery.attempt",
         {{"tracking_id", message ? message->header.tracking_id : std::string()},
          {"route", task.route},
+         {"transport", spec ? spec->transport : std::string()},
          {"endpoint", task.endpoint},
          {"attempt", attempts_made},
          {"outcome", outcomeName(result.outcome)},

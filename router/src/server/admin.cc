@@ -11,6 +11,9 @@ AdminService::AdminService(AdminSettings settings, std::shared_ptr<prometheus::R
 
 void AdminService::addReadinessCheck(ReadinessCheck check) { checks_.push_back(std::move(check)); }
 void AdminService::addRoute(AdminRoute route) { routes_.push_back(std::move(route)); }
+void AdminService::addCollectable(std::shared_ptr<prometheus::Collectable> collectable) {
+  collectables_.push_back(std::move(collectable));
+}
 
 http::Response AdminService::readiness() const {
   std::string failing;
@@ -45,8 +48,14 @@ void AdminService::handle(http::Request&& request, http::Responder respond) cons
   if (path == "/healthz") return respond(http::Response::text(200, "ok\n"));
   if (path == "/readyz") return respond(readiness());
   if (path == "/metrics") {
+    std::vector<prometheus::MetricFamily> families = metrics_->Collect();
+    for (const auto& c : collectables_) {
+      auto more = c->Collect();
+      families.insert(families.end(), std::make_move_iterator(more.begin()),
+                      std::make_move_iterator(more.end()));
+    }
     prometheus::TextSerializer serializer;
-    return respond(http::Response::text(200, serializer.Serialize(metrics_->Collect()),
+    return respond(http::Response::text(200, serializer.Serialize(families),
                                         "text/plain; version=0.0.4; charset=utf-8"));
   }
   for (const auto& route : routes_) {

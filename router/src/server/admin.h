@@ -13,6 +13,7 @@
 #include "itk/http/server.h"
 
 namespace prometheus {
+class Collectable;
 class Registry;
 }
 
@@ -41,6 +42,9 @@ class AdminService {
 
   void addReadinessCheck(ReadinessCheck check);
   void addRoute(AdminRoute route);
+  // Metrics collected at each scrape beside the registry's (gauges read at scrape time). Call
+  // before the listener starts.
+  void addCollectable(std::shared_ptr<prometheus::Collectable> collectable);
 
   // The HTTP handler: route a request.
   void handle(http::Request&& request, http::Responder respond) const;
@@ -54,6 +58,7 @@ class AdminService {
 
   AdminSettings settings_;
   std::shared_ptr<prometheus::Registry> metrics_;
+  std::vector<std::shared_ptr<prometheus::Collectable>> collectables_;
   std::vector<ReadinessCheck> checks_;
   std::vector<AdminRoute> routes_;
 };

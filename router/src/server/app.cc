@@ -21,6 +21,9 @@
 #include "itk/store.h"
 #include "delivery/ack_tracker.h"
 #include "delivery/housekeeper.h"
+#include "metrics/live_metrics.h"
+#include "metrics/metered_sink.h"
+#include "metrics/router_metrics.h"
 #include "server/admin.h"
 #include "server/answers.h"
 #include "server/decode.h"
@@ -33,7 +36,7 @@ namespace asio = boost::asio;
 namespace {
 
 // router.yaml's store section as the store factory's configuration.
-Result<std::unique_ptr<Store>> openConfiguredStore(const StoreSettings& s) {
+Result<std::unique_ptr<Store>> openConfiguredStore(const StoreSettings& s, RouterMetrics& metrics) {
   StoreConfig c;
   if (!parseStoreBackend(s.backend, &c.backend))
     return Status::invalid("store.backend " + s.backend + " is not a store backend");
@@ -46,6 +49,7 @@ Result<std::unique_ptr<Store>> openConfiguredStore(const StoreSettings& s) {
   c.dedup_window = std::chrono::duration_cast<std::chrono::seconds>(s.dedup_window);
   c.body_retention = std::chrono::duration_cast<std::chrono::seconds>(s.retain_bodies);
   c.audit_retention = std::chrono::duration_cast<std::chrono::seconds>(s.retain_audit);
+  c.on_commit = [&metrics](const CommitReport& r) { metrics.commit(r); };
   return openStore(c);  // router mode: creates, locks, recovers in-flight deliveries
 }
 
@@ -61,6 +65,7 @@ struct App::Impl {
   asio::io_context io;
   std::shared_ptr<prometheus::Registry> metrics = std::make_shared<prometheus::Registry>();
   RoutingTableHolder routing;
+  RouterMetrics router_metrics{*metrics, routing};
   std::unique_ptr<RoutingTableReloader> reloader;
   std::unique_ptr<TransportContext> context;
   std::map<std::string, std::unique_ptr<Transport>, std::less<>> transports;
@@ -69,7 +74,9 @@ struct App::Impl {
   std::unique_ptr<Housekeeper> housekeeper;
   std::unique_ptr<DeliveryEngine> engine;
   std::unique_ptr<Router> router;
+  std::unique_ptr<MeteredSink> inbound;  // what transports hand messages to: counts, then router
   std::unique_ptr<Answers> answers;
+  std::shared_ptr<LiveMetrics> live_metrics;
   std::unique_ptr<AdminService> admin;
   std::unique_ptr<http::Server> admin_server;
   asio::signal_set signals;
@@ -194,6 +201,7 @@ Result<std::unique_ptr<App>> App::create(RouterConfig config, const TransportReg
   ReloaderOptions reload;
   reload.files = a.config.routing.tables;
   reload.poll_interval = a.config.routing.watch_interval;
+  reload.on_reload = [&a](const ReloadOutcome& o) { a.router_metrics.reload(o); };
   a.reloader = std::make_unique<RoutingTableReloader>(a.routing, registry, std::move(reload));
   return std::unique_ptr<App>(new App(std::move(impl)));
 }
@@ -207,7 +215,7 @@ Status App::start() {
     if (!dir.empty()) std::filesystem::create_directories(dir, ec);
     if (ec) return Status::unavailable("cannot create folder " + dir + ": " + ec.message());
   }
-  auto store = openConfiguredStore(a.config.store);
+  auto store = openConfiguredStore(a.config.store, a.router_metrics);
   if (!store.ok()) return store.status();
   a.store = std::move(*store);
 
@@ -222,24 +230,47 @@ Status App::start() {
   // The router's own answers (NACKs, ITK3 responses, router-sent infacks) go through the Router,
   // which exists only after the engine: the hooks reach it through `a`.
   DeliveryHooks delivery_hooks;
+  delivery_hooks.on_attempt = [&a](const DeliveryTask& task, const AttemptRecord& record) {
+    a.router_metrics.attempt(task, record);
+  };
   delivery_hooks.on_dead_letter = [&a](const DeadLetterNotice& notice,
                                        std::function<void()> notified) {
+    a.router_metrics.deadLettered(notice.task);
     a.answers->onDeadLetter(notice, std::move(notified));
   };
   a.engine = std::make_unique<DeliveryEngine>(a.io, *a.store, a.routing, resolver, a.clock,
                                               std::move(delivery_hooks), options);
-  a.acks = std::make_unique<AckTracker>(*a.store, a.clock);
+  AckTrackerHooks ack_hooks;
+  ack_hooks.on_resolved = [&a](const PendingAck& ack) { a.router_metrics.ackResolved(ack); };
+  ack_hooks.on_expired = [&a](const PendingAck& ack) { a.router_metrics.ackTimedOut(ack); };
+  a.acks = std::make_unique<AckTracker>(*a.store, a.clock, std::move(ack_hooks));
   RouterHooks router_hooks;
+  router_hooks.on_unrouted = [&a](const MessagePtr&, const std::vector<UnroutedAddress>& refused) {
+    for (const auto& u : refused) a.router_metrics.rejected(u.route);
+  };
   router_hooks.on_accepted = [&a](const MessagePtr& m, AcceptOutcome::Kind kind) {
     a.answers->onAccepted(m, kind);
   };
   a.router = std::make_unique<Router>(*a.store, a.routing, *a.engine, resolver, a.clock,
                                       std::move(router_hooks), a.acks.get());
+  a.inbound = std::make_unique<MeteredSink>(*a.router, a.router_metrics);
   a.answers = std::make_unique<Answers>(*a.router, *a.store, a.routing, a.clock,
                                         a.config.identity);
   a.housekeeper = std::make_unique<Housekeeper>(*a.store, *a.acks, a.clock);
 
+  LiveSources live;
+  live.statistics = [&a] { return a.store->statistics(); };
+  live.store_health = [&a] { return a.store->health(); };
+  live.routing = &a.routing;
+  live.transports = [&a] {
+    std::vector<std::pair<std::string, bool>> up;
+    for (const auto& [type, t] : a.transports) up.emplace_back(type, t->ready());
+    return up;
+  };
+  live.acks_unmatched = [&a] { return a.acks->counters().unmatched; };
+  a.live_metrics = std::make_shared<LiveMetrics>(std::move(live), a.clock);
   a.admin = std::make_unique<AdminService>(a.config.admin, a.metrics);
+  a.admin->addCollectable(a.live_metrics);
   a.admin->addReadinessCheck({"store", [&a] { return a.store->health(); }});
   a.admin->addReadinessCheck({"routing", [&a] {
                                 return a.routing.current() ? Status()
@@ -280,7 +311,7 @@ Status App::start() {
     a.admin_server = std::move(*server);
   }
   for (auto& [type, t] : a.transports) {
-    Status s = t->start(*a.router);
+    Status s = t->start(*a.inbound);
     if (!s.ok()) return Status::unavailable("transport " + type + ": " + s.message());
   }
   a.engine->start();

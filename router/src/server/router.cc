@@ -2,6 +2,7 @@
 
 #include "itk/fhir/response.h"
 #include "itk/log.h"
+#include "store/store_rules.h"
 
 namespace itk {
 
@@ -173,9 +174,15 @@ void Router::accept(Message message, AcceptCallback done) {
   // De-duplication needs a tracking id; a message without one is never a duplicate.
   request.deduplicate = !request.message.header.tracking_id.empty();
   auto keep = std::make_shared<Message>(request.message);  // header/body for hooks and logs
-  store_.accept(std::move(request), [this, done = std::move(done), keep,
-                                     unrouted = std::move(p.unrouted)](
-                                        Result<AcceptResult> r) mutable {
+  std::string routes;  // for the log line: the routes the message goes to
+  for (const NewDelivery& d : request.deliveries) {
+    if (d.initial_state == DeliveryState::kDeadLetter || d.route.empty()) continue;
+    if (!routes.empty()) routes += ",";
+    routes += d.route;
+  }
+  store_.accept(std::move(request), [this, done = std::move(done), keep, routes = std::move(routes),
+                                     unrouted =
+                                         std::move(p.unrouted)](Result<AcceptResult> r) mutable {
     const auto& h = keep->header;
     if (!r.ok()) {
       log::error("message.store_failed",
@@ -200,6 +207,7 @@ void Router::accept(Message message, AcceptCallback done) {
                                    {"service", h.service},
                                    {"kind", kindName(h.kind)},
                                    {"transport", keep->origin.transport},
+                                   {"routes", routes},
                                    {"message_id", static_cast<long long>(r->message_id)}});
     done(AcceptOutcome::accepted(r->message_id));
     engine_.notify();
@@ -235,25 +243,46 @@ void Router::proxySynchronously(Message message, const Route& route, const Endpo
   out.time_to_live = route.time_to_live;
   out.timeout = route.timeout;
   std::string route_name = route.name;
-  transport->send(std::move(out), endpoint,
-                  [this, done = std::move(done), msg, table, route_name](SendResult r) {
-                    log::info("message.proxied", {{"tracking_id", msg->header.tracking_id},
-                                                  {"route", route_name},
-                                                  {"outcome", outcomeName(r.outcome)},
-                                                  {"detail", r.detail}});
-                    if (r.outcome == SendResult::Outcome::kDelivered) {
-                      AcceptOutcome o = AcceptOutcome::accepted(0);
-                      o.response = r.response;
-                      done(std::move(o));
-                    } else if (r.outcome == SendResult::Outcome::kRetryable) {
-                      done(AcceptOutcome::rejected(
-                          Status::timeout(r.detail).withToolkit(ToolkitCode::kRetryable)));
-                    } else {
-                      done(AcceptOutcome::rejected(
-                          Status::rejected(r.detail).withToolkit(ToolkitCode::kNotRetryable)));
-                    }
-                    --pending_;
-                  });
+  std::string endpoint_name = endpoint.name;
+  std::string transport_name = endpoint.transport;
+  transport->send(
+      std::move(out), endpoint,
+      [this, done = std::move(done), msg, table, route_name, endpoint_name,
+       transport_name](SendResult r) mutable {
+        log::info("message.proxied", {{"tracking_id", msg->header.tracking_id},
+                                      {"route", route_name},
+                                      {"transport", transport_name},
+                                      {"outcome", outcomeName(r.outcome)},
+                                      {"detail", r.detail}});
+        AcceptOutcome o = AcceptOutcome::accepted(0);
+        if (r.outcome == SendResult::Outcome::kDelivered) {
+          o.response = r.response;
+        } else if (r.outcome == SendResult::Outcome::kRetryable) {
+          o = AcceptOutcome::rejected(
+              Status::timeout(r.detail).withToolkit(ToolkitCode::kRetryable));
+        } else {
+          o = AcceptOutcome::rejected(
+              Status::rejected(r.detail).withToolkit(ToolkitCode::kNotRetryable));
+        }
+        // IG: a proxied exchange stores nothing else, so its audit event is written (durably)
+        // before the caller is answered.
+        AuditEvent event;
+        event.at = clock_.now();
+        event.tracking_id = msg->header.tracking_id;
+        event.event = std::string(audit_event::kProxied);
+        event.actor = "router";
+        event.detail = store_rules::proxiedDetail(*msg, route_name, endpoint_name,
+                                                  outcomeName(r.outcome), r.detail);
+        store_.appendAudit(std::move(event), [this, done = std::move(done), o = std::move(o),
+                                              tracking =
+                                                  msg->header.tracking_id](Status s) mutable {
+          if (!s.ok())
+            log::error("audit.write_failed",
+                       {{"tracking_id", tracking}, {"event", "proxied"}, {"error", s.toString()}});
+          done(std::move(o));
+          --pending_;
+        });
+      });
 }
 
 namespace {

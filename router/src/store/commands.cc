@@ -19,6 +19,9 @@ constexpr int kUsage = 2;
 constexpr const char* kMessagesUsage =
     "usage: itk-router messages show ID --store PATH\n"
     "  ID: a tracking id, or a transport message id (wsa:MessageID, MESH message id)\n";
+constexpr const char* kAuditUsage =
+    "usage: itk-router audit ID --store PATH\n"
+    "  ID: a tracking id, or a transport message id (wsa:MessageID, MESH message id)\n";
 constexpr const char* kDeadLettersUsage =
     "usage: itk-router dead-letters list [--route R] [--after ID] [--limit N] --store PATH\n"
     "       itk-router dead-letters replay DELIVERY_ID|--all [--route R] --store PATH\n";
@@ -75,6 +78,14 @@ std::string actor() {
 
 std::string when(TimePoint t) {
   return formatIsoMillis(t);
+}
+
+// A field of a tab-separated line: tabs and line breaks (a peer's error text may hold them)
+// become spaces, so each event stays on one line.
+std::string field(std::string text) {
+  for (char& c : text)
+    if (c == '\t' || c == '\n' || c == '\r') c = ' ';
+  return text;
 }
 
 bool parseId(const std::string& text, int64_t* out) {
@@ -220,6 +231,56 @@ int runMessagesCommand(const std::vector<std::string>& raw, std::ostream& out, s
       trails.push_back((*h)->header.tracking_id);
   }
   for (const std::string& t : trails) printAudit(**store, t, out);
+  return kOk;
+}
+
+int runAuditCommand(const std::vector<std::string>& raw, std::ostream& out, std::ostream& err) {
+  Args args = parse(raw, {});
+  if (!args.error.empty() || args.words.size() != 1) {
+    err << (args.error.empty() ? "" : args.error + "\n") << kAuditUsage;
+    return kUsage;
+  }
+  auto store = openForTool(args);
+  if (!store.ok()) {
+    err << "itk-router audit: " << store.status().message() << "\n";
+    return store.status().code() == Code::kInvalid ? kUsage : kFailed;
+  }
+  const std::string& id = args.words[0];
+  // The tracking ids to show: the id itself, else those of the messages a transport id names.
+  std::vector<std::string> tracking_ids;
+  auto trail = (*store)->auditTrail(id);
+  if (!trail.ok()) {
+    err << "itk-router audit: " << trail.status().toString() << "\n";
+    return kFailed;
+  }
+  if (!trail->empty()) {
+    tracking_ids.push_back(id);
+  } else if (auto ids = (*store)->findByTransportId(id); ids.ok()) {
+    for (int64_t message_id : *ids) {
+      auto h = (*store)->loadHeader(message_id);
+      if (h.ok() && std::find(tracking_ids.begin(), tracking_ids.end(), (*h)->header.tracking_id) ==
+                        tracking_ids.end())
+        tracking_ids.push_back((*h)->header.tracking_id);
+    }
+  }
+  if (tracking_ids.empty()) {
+    err << "no audit events for tracking id or transport id " << id << "\n";
+    return kFailed;
+  }
+  out << "TIME\tEVENT\tTRACKING ID\tMESSAGE\tDELIVERY\tACTOR\tDETAIL\n";
+  for (const std::string& t : tracking_ids) {
+    auto events = t == id ? std::move(trail) : (*store)->auditTrail(t);
+    if (!events.ok()) {
+      err << "itk-router audit: " << events.status().toString() << "\n";
+      return kFailed;
+    }
+    for (const AuditEvent& e : *events) {
+      out << when(e.at) << "\t" << e.event << "\t" << field(e.tracking_id) << "\t"
+          << (e.message_id ? std::to_string(e.message_id) : "-") << "\t"
+          << (e.delivery_id ? std::to_string(e.delivery_id) : "-") << "\t" << field(e.actor) << "\t"
+          << field(e.detail) << "\n";
+    }
+  }
   return kOk;
 }
 

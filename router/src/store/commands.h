@@ -4,6 +4,12 @@
 //       ID is a tracking id, or a transport's id (wsa:MessageID, MESH message id, or an id the
 //       next hop gave a delivery). Prints each matching message's header fields, its deliveries
 //       (state, attempts, last error), its acknowledgements and its audit trail.
+//   itk-router audit ID --store PATH
+//       The IG audit trail of a message: every state change (accepted, attempts, delivered, dead
+//       letter, acknowledgements, replays, ...) with when, who (the sender's address, audit
+//       identity, transport identity; the actor of operator actions) and where it went, oldest
+//       first, one tab-separated line per event. ID as for `messages show`. Never payload
+//       content. Audit events outlive bodies (store.retention.audit).
 //   itk-router dead-letters list [--route R] [--after ID] [--limit N] --store PATH
 //   itk-router dead-letters replay DELIVERY_ID|--all [--route R] --store PATH
 //       Puts dead letters back to pending with attempts reset and a fresh deadline; a running
@@ -25,6 +31,7 @@
 namespace itk {
 
 int runMessagesCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int runAuditCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int runDeadLettersCommand(const std::vector<std::string>& args, std::ostream& out,
                           std::ostream& err);
 

@@ -204,7 +204,7 @@ void MemoryStore::recordAttempt(AttemptRecord record, std::function<void(Status)
       d.updated_at = record.at;
       d.last_error = record.error;
       if (!record.remote_id.empty()) d.remote_id = record.remote_id;
-      auto entry = store_rules::attemptAudit(record, d.attempts, d.endpoint);
+      auto entry = store_rules::attemptAudit(record, d.attempts, d.endpoint, d.address);
       audit(record.at, d.message_id, d.delivery_id, entry.event, std::move(entry.detail));
       switch (record.next) {
         case AttemptRecord::Next::kDelivered:

@@ -642,14 +642,19 @@ void SqliteStore::writerLoop() {
 void SqliteStore::runGroup(std::vector<Job>& group) {
   Db& db = *writer_db_;
   Status status;
-  if (group.size() == 1 && group.front().alone) {
+  const bool alone = group.size() == 1 && group.front().alone;
+  if (alone) {
     status = group.front().apply(db);
   } else {
+    const auto began = std::chrono::steady_clock::now();
     status = db.exec("BEGIN IMMEDIATE");
     for (size_t i = 0; status.ok() && i < group.size(); ++i) status = group[i].apply(db);
     if (status.ok()) status = db.exec("COMMIT");
     // A failed group leaves nothing behind: every write in it is told it failed.
     if (!status.ok() && !sqlite3_get_autocommit(db.handle())) db.exec("ROLLBACK");
+    if (config_.on_commit) {
+      config_.on_commit({group.size(), std::chrono::steady_clock::now() - began, status.ok()});
+    }
   }
   {
     std::lock_guard lock(queue_mu_);
@@ -895,7 +900,7 @@ Status SqliteStore::applyAttempt(Db& db, const AttemptRecord& record) {
   s = db.run(kUpdateAttempt, record.delivery_id, state, attempts, next_at, ms(record.at),
              record.error, TextOrNull{record.remote_id}, cause);
   if (!s.ok()) return s;
-  auto entry = store_rules::attemptAudit(record, attempts, row->endpoint);
+  auto entry = store_rules::attemptAudit(record, attempts, row->endpoint, row->address);
   s = insertAudit(db, record.at, row->message_id, record.delivery_id, row->tracking_id, entry.event,
                   entry.detail);
   if (!s.ok()) return s;

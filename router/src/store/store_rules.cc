@@ -30,12 +30,25 @@ AckKind earlyKindOf(MessageKind kind) {
   }
 }
 
+// Who sent it (IG): the sender's address and audit identity from the message, and what its
+// transport saw: the peer (IP and port, the sending MESH mailbox) and the identity it
+// authenticated (TLS client subject, wsse:Username, our MESH mailbox) with the transport's id.
+std::string senderDetail(const Message& m) {
+  std::string d = "from " + (m.header.sender_address.empty() ? std::string("(no sender address)")
+                                                             : m.header.sender_address);
+  if (!m.header.audit_identity.empty()) d += ", audit identity " + m.header.audit_identity;
+  d += ", via " + m.origin.transport;
+  if (!m.origin.peer.empty()) d += ", peer " + m.origin.peer;
+  if (!m.origin.authenticated_as.empty()) d += ", authenticated as " + m.origin.authenticated_as;
+  if (!m.origin.transport_message_id.empty())
+    d += ", transport id " + m.origin.transport_message_id;
+  return d;
+}
+
 std::string acceptedDetail(const AcceptRequest& request) {
   const Message& m = request.message;
-  std::string d = std::string(kindName(m.header.kind)) + " " + m.header.service + " from " +
-                  m.header.sender_address + " via " + m.origin.transport;
-  if (!m.origin.peer.empty()) d += " (" + m.origin.peer + ")";
-  if (!m.origin.authenticated_as.empty()) d += " as " + m.origin.authenticated_as;
+  std::string d =
+      std::string(kindName(m.header.kind)) + " " + m.header.service + " " + senderDetail(m);
   for (const NewDelivery& nd : request.deliveries) {
     if (nd.initial_state == DeliveryState::kDeadLetter) {
       d += "; not routed " + nd.address + ": " + nd.error;
@@ -47,13 +60,20 @@ std::string acceptedDetail(const AcceptRequest& request) {
 }
 
 std::string duplicateDetail(const Message& message) {
-  std::string d = "same sender and tracking id again via " + message.origin.transport;
-  if (!message.origin.peer.empty()) d += " (" + message.origin.peer + ")";
-  return d + "; not delivered again";
+  return "same sender and tracking id again " + senderDetail(message) + "; not delivered again";
 }
 
-AuditEntry attemptAudit(const AttemptRecord& record, int attempt, const std::string& endpoint) {
-  std::string n = "attempt " + std::to_string(attempt) + " to " + endpoint;
+std::string proxiedDetail(const Message& message, const std::string& route,
+                          const std::string& endpoint, std::string_view outcome,
+                          const std::string& result) {
+  return std::string(kindName(message.header.kind)) + " " + message.header.service + " " +
+         senderDetail(message) + "; proxied synchronously to route " + route + " endpoint " +
+         endpoint + ": " + std::string(outcome) + (result.empty() ? "" : " (" + result + ")");
+}
+
+AuditEntry attemptAudit(const AttemptRecord& record, int attempt, const std::string& endpoint,
+                        const std::string& address) {
+  std::string n = "attempt " + std::to_string(attempt) + " to " + endpoint + " for " + address;
   switch (record.next) {
     case AttemptRecord::Next::kDelivered: {
       std::string d = n + " delivered";

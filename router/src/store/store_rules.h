@@ -24,17 +24,28 @@ inline bool earlyMatches(AckKind early, AckKind expected) {
   return early == AckKind::kAny || early == expected;
 }
 
-// The "accepted" audit detail: where it came from and where each delivery goes (no payload).
+// Who sent a message (IG): "from SENDER, audit identity ID, via TRANSPORT, peer P,
+// authenticated as A, transport id T", leaving out what is unknown.
+std::string senderDetail(const Message& message);
+// The "accepted" audit detail: who sent it (sender address, audit identity, transport, peer,
+// authenticated identity, transport id) and where each delivery goes. Never payload content.
 std::string acceptedDetail(const AcceptRequest& request);
 // The "duplicate" audit detail.
 std::string duplicateDetail(const Message& message);
+// The "proxied" audit detail of a synchronous request/response exchange (nothing is stored but
+// this event): who sent it, where it went and how it ended.
+std::string proxiedDetail(const Message& message, const std::string& route,
+                          const std::string& endpoint, std::string_view outcome,
+                          const std::string& result);
 
 struct AuditEntry {
   std::string_view event;
   std::string detail;
 };
-// The audit event of a recorded attempt; `attempt` counts it (1 for the first).
-AuditEntry attemptAudit(const AttemptRecord& record, int attempt, const std::string& endpoint);
+// The audit event of a recorded attempt; `attempt` counts it (1 for the first); where it went:
+// the endpoint and the address-list entry the delivery is for.
+AuditEntry attemptAudit(const AttemptRecord& record, int attempt, const std::string& endpoint,
+                        const std::string& address);
 AuditEntry lateFailureAudit(const LateFailure& failure, const std::string& endpoint);
 // "acked"/"nacked" for an expectation resolved by an ack message.
 AuditEntry ackAudit(const PendingAck& resolved);

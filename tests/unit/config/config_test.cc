@@ -114,6 +114,22 @@ routing: {tables: [r.yaml]}
       << errorsOf(c);
 }
 
+TEST(ConfigTest, TheAuditTrailMustOutliveTheBodies) {
+  TempDir dir;
+  ConfigLoad c = load(dir, std::string(kMinimal) + R"(store:
+  retention:
+    bodies: 30d
+    audit: 7d
+)");
+  EXPECT_FALSE(c.config);
+  EXPECT_NE(errorsOf(c).find("router.yaml:9: store.retention.audit must be at least "
+                             "store.retention.bodies"),
+            std::string::npos)
+      << errorsOf(c);
+  EXPECT_TRUE(
+      load(dir, std::string(kMinimal) + "store: {retention: {bodies: 30d, audit: 30d}}\n").config);
+}
+
 TEST(ConfigTest, RequiresRoutingTables) {
   TempDir dir;
   ConfigLoad c = load(dir, "identity: {}\n");

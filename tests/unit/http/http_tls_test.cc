@@ -6,8 +6,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -56,9 +58,11 @@ class TlsTest : public ::testing::Test {
   }
 
   // A TLS server that records what it saw of each request and answers 200 "ok".
-  Server& startTlsServer(ClientCert client_cert) {
+  Server& startTlsServer(ClientCert client_cert,
+                         std::function<void()> on_tls_handshake_failure = nullptr) {
     ServerConfig config;
     config.name = "tls-test";
+    config.on_tls_handshake_failure = std::move(on_tls_handshake_failure);
     config.tls = TlsServerConfig{pki_->server_cert, pki_->server_key, pki_->ca_cert, client_cert};
     auto server = Server::start(io_, config, [this](Request&& r, Responder respond) {
       {
@@ -183,6 +187,14 @@ TEST_F(TlsTest, RequiredClientCertificateRefusesAClientWithoutOne) {
   EXPECT_TRUE(seen().empty());
   EXPECT_TRUE(
       test::eventuallyTrue([&] { return server.stats().tls_handshake_failures.load() >= 1u; }));
+}
+
+TEST_F(TlsTest, AFailedHandshakeIsReportedToTheListenersOwner) {
+  std::atomic<int> reported{0};
+  Server& server = startTlsServer(ClientCert::kRequired, [&reported] { ++reported; });
+  ASSERT_FALSE(call(makeClient(trusting()), urlOf(server)).ok());
+  EXPECT_TRUE(test::eventuallyTrue([&] { return reported.load() >= 1; }));
+  EXPECT_GE(server.stats().tls_handshake_failures.load(), 1u);
 }
 
 TEST_F(TlsTest, RequiredClientCertificateRefusesOneFromAnotherCa) {

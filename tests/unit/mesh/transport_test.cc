@@ -488,3 +488,30 @@ TEST_F(MeshTransportTest, AuthFailureClosesTheMailboxInsteadOfStorming) {
 
 }  // namespace
 }  // namespace itk::mesh
+
+namespace itk::mesh {
+namespace {
+
+// itk_mesh_mailbox_authenticated{mailbox} in `registry`; nullopt while it has no value.
+std::optional<double> mailboxAuthenticated(const prometheus::Registry& registry,
+                                           const std::string& mailbox) {
+  for (const auto& f : registry.Collect()) {
+    if (f.name != "itk_mesh_mailbox_authenticated") continue;
+    for (const auto& m : f.metric)
+      if (m.label.size() == 1 && m.label[0].value == mailbox) return m.gauge.value;
+  }
+  return std::nullopt;
+}
+
+TEST_F(MeshTransportTest, RefusedCredentialsShowInTheMailboxAuthenticationMetric) {
+  startTransport(config("0s", "wrong-password"));
+  EXPECT_TRUE(eventually([&] { return mailboxAuthenticated(registry_, "X26ABC1") == 0.0; }));
+}
+
+TEST_F(MeshTransportTest, AcceptedCredentialsShowInTheMailboxAuthenticationMetric) {
+  startTransport(config("0s"));
+  EXPECT_TRUE(eventually([&] { return mailboxAuthenticated(registry_, "X26ABC1") == 1.0; }));
+}
+
+}  // namespace
+}  // namespace itk::mesh

@@ -7,9 +7,11 @@
 #include <boost/asio/io_context.hpp>
 #include <condition_variable>
 #include <future>
+#include <thread>
 
 #include "store/memory_store.h"
 #include "support/manual_clock.h"
+#include "support/recording_transport.h"
 #include "support/store_builders.h"
 
 namespace itk {
@@ -292,6 +294,70 @@ TEST_F(RouterTest, AnItk3ResponseIsAddressedByCorrelationWithItsOriginal) {
   ack.header.acknowledged_tracking_id = "itk3-orig";
   o = send(ack);
   EXPECT_EQ(store_.deliveriesOf(o.message_id)->at(0).address, "urn:nhs-uk:addressing:ods:SENDER");
+}
+
+}  // namespace
+}  // namespace itk
+
+namespace itk {
+namespace {
+
+// A synchronous request/response exchange stores nothing but its audit event, which is durable
+// before the caller gets the response.
+TEST(RouterSyncProxyTest, AProxiedExchangeIsAuditedBeforeTheCallerIsAnswered) {
+  boost::asio::io_context io;
+  auto work = boost::asio::make_work_guard(io);
+  std::thread runner([&io] { io.run(); });
+  test::ManualClock clock;
+  auto store = std::make_unique<MemoryStore>();
+  test::RecordingTransport pds(io);
+  pds.setResponder([](const OutboundMessage&, const std::string&) {
+    SendResult r = SendResult::delivered("HTTP 200");
+    r.response = std::make_shared<const std::string>("<itk:DistributionEnvelope/>");
+    return r;
+  });
+  Route proxy;
+  proxy.name = "pds";
+  proxy.endpoint = "spine-pds";
+  proxy.mode = RouteMode::kSyncProxy;
+  EndpointSpec endpoint;
+  endpoint.name = "spine-pds";
+  endpoint.transport = "soap";
+  RoutingTableHolder holder;
+  holder.publish(std::make_shared<const RoutingTable>(
+      std::vector<Route>{proxy}, std::vector<EndpointSpec>{endpoint}, "v1", "sum"));
+  auto resolver = [&pds](std::string_view) -> Transport* { return &pds; };
+  DeliveryEngine engine(io, *store, std::make_shared<NoRoutes>(), resolver, clock, DeliveryHooks{});
+  Router router(*store, holder, engine, resolver, clock);
+
+  Message m = test::makeMessage("T-sync", TimePoint{}, "urn:nhs-uk:addressing:ods:SENDER",
+                                "<ClinicalDocument>NHS 943 476 5919</ClinicalDocument>");
+  m.origin.authenticated_as = "CN=gp.example.nhs.uk";
+  std::promise<AcceptOutcome> answered;
+  router.accept(std::move(m), [&](AcceptOutcome o) { answered.set_value(std::move(o)); });
+  AcceptOutcome o = answered.get_future().get();
+  ASSERT_EQ(o.kind, AcceptOutcome::Kind::kAccepted);
+  ASSERT_TRUE(o.response);
+
+  auto trail = store->auditTrail("T-sync");  // already there when the caller was answered
+  ASSERT_TRUE(trail.ok());
+  ASSERT_EQ(trail->size(), 1u);
+  const AuditEvent& e = trail->front();
+  EXPECT_EQ(e.event, "proxied");
+  EXPECT_EQ(e.actor, "router");
+  EXPECT_EQ(e.at, clock.now());
+  EXPECT_EQ(e.detail,
+            "business urn:nhs-itk:services:201005:SendDocument-v1-0 from "
+            "urn:nhs-uk:addressing:ods:SENDER, audit identity urn:nhs-uk:identity:ods:SENDER, "
+            "via soap, peer 127.0.0.1:40000, authenticated as CN=gp.example.nhs.uk, transport id "
+            "uuid:T-sync; proxied synchronously to route pds endpoint spine-pds: delivered "
+            "(HTTP 200)");
+  EXPECT_EQ(e.detail.find("5919"), std::string::npos);               // never the payload
+  EXPECT_EQ(store->loadHeader(1).status().code(), Code::kNotFound);  // nothing else stored
+
+  store.reset();  // finishes the store's callbacks (the router's continuation) first
+  work.reset();
+  runner.join();
 }
 
 }  // namespace

@@ -510,6 +510,46 @@ TEST_F(SoapTransportTest, ClassifiesTheFixtureFaults) {
   }
 }
 
+// itk_soap_faults_total{direction,fault,code} from the transport's registry (0 when absent).
+double faultsCounted(const prometheus::Registry& registry, const std::string& direction,
+                     const std::string& fault, const std::string& code) {
+  for (const auto& f : registry.Collect()) {
+    if (f.name != "itk_soap_faults_total") continue;
+    for (const auto& m : f.metric) {
+      std::map<std::string, std::string> labels;
+      for (const auto& l : m.label) labels[l.name] = l.value;
+      if (labels == std::map<std::string, std::string>{
+                        {"direction", direction}, {"fault", fault}, {"code", code}})
+        return m.counter.value;
+    }
+  }
+  return 0;
+}
+
+TEST_F(SoapTransportTest, FaultsAreCountedByDirectionFaultCodeAndToolkitCode) {
+  start();
+  sink_.answerWith(AcceptOutcome::rejected(
+      Status::unknownAddress("route not found").withToolkit(ToolkitCode::kNotRetryable)));
+  EXPECT_EQ(postRequest().status, 500);
+  EXPECT_EQ(postRequest().status, 500);
+  sink_.answerWith(AcceptOutcome::busy(Status::unavailable("the store cannot accept")));
+  EXPECT_EQ(postRequest().status, 503);
+  EXPECT_EQ(postRequest("<not-soap/>").status, 500);
+  EXPECT_EQ(faultsCounted(registry_, "sent", "Client", "2200"), 2);
+  EXPECT_EQ(faultsCounted(registry_, "sent", "Server", "2100"), 1);
+  EXPECT_EQ(faultsCounted(registry_, "sent", "Client", "1000"), 1);
+
+  // A next hop's fault.
+  SoapPeer peer;
+  itk2::SoapFaultSpec busy;
+  busy.code = itk2::SoapFaultCode::kServer;
+  busy.toolkit = ToolkitCode::kRetryable;
+  busy.diagnostic = "try later";
+  peer.setDefault(SoapPeer::respond(500, itk2::buildSoapFault(busy)));
+  EXPECT_EQ(send(endpoint("urls: " + peer.url())).outcome, SendResult::Outcome::kRetryable);
+  EXPECT_EQ(faultsCounted(registry_, "received", "Server", "2100"), 1);
+}
+
 TEST_F(SoapTransportTest, AnythingElseIsPermanent) {
   startOutbound();
   for (auto answer : {SoapPeer::respond(404, "not here", "text/plain"),

@@ -62,6 +62,11 @@ class CommandsTest : public ::testing::Test {
     err_.str("");
     return runMessagesCommand(args, out_, err_);
   }
+  int audit(std::vector<std::string> args) {
+    out_.str("");
+    err_.str("");
+    return runAuditCommand(args, out_, err_);
+  }
   int deadLetters(std::vector<std::string> args) {
     out_.str("");
     err_.str("");
@@ -103,6 +108,45 @@ TEST_F(CommandsTest, MessagesShowFindsATransportIdToo) {
   EXPECT_THAT(out_.str(), HasSubstr("6F3E2A10-0000-4000-8000-000000000001"));
   EXPECT_EQ(messages({"show", "NO-SUCH-ID", "--store", config_.path}), 1);
   EXPECT_THAT(err_.str(), HasSubstr("no message"));
+}
+
+TEST_F(CommandsTest, AuditPrintsEveryStateChangeWithWhoWhatWhenAndWhere) {
+  const std::string tracking = "6F3E2A10-0000-4000-8000-000000000001";
+  ASSERT_EQ(audit({tracking, "--store", config_.path}), 0) << err_.str();
+  std::vector<std::string> lines;
+  std::istringstream in(out_.str());
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 4u) << out_.str();
+  EXPECT_EQ(lines[0], "TIME\tEVENT\tTRACKING ID\tMESSAGE\tDELIVERY\tACTOR\tDETAIL");
+  const std::string at = "2026-01-01T00:00:00.000Z\t";
+  const std::string message = std::to_string(message_id_);
+  // Who sent it: sender address, audit identity, transport, peer, TLS identity, transport id;
+  // and where each delivery goes.
+  EXPECT_EQ(lines[1], at + "accepted\t" + tracking + "\t" + message + "\t-\trouter\t" +
+                          "business urn:nhs-itk:services:201005:SendDocument-v1-0 from "
+                          "urn:nhs-uk:addressing:ods:SENDER, audit identity "
+                          "urn:nhs-uk:identity:ods:SENDER, via soap, peer 127.0.0.1:40000, "
+                          "authenticated as CN=gp.example.nhs.uk, transport id uuid:" +
+                          tracking +
+                          "; urn:nhs-uk:addressing:ods:RECIPIENT -> route route endpoint ep"
+                          "; urn:nhs-uk:addressing:ods:B -> route route-b endpoint ep-b");
+  EXPECT_THAT(lines[2], HasSubstr("\tdelivered\t"));
+  EXPECT_THAT(lines[2], HasSubstr("attempt 1 to ep for urn:nhs-uk:addressing:ods:RECIPIENT "
+                                  "delivered (remote id REMOTE-77); infrastructure ack expected"));
+  EXPECT_THAT(lines[3], HasSubstr("\tdead-lettered\t" + tracking + "\t" + message + "\t" +
+                                  std::to_string(dead_id_) + "\trouter\t"));
+  EXPECT_THAT(lines[3], HasSubstr("attempt 1 to ep-b for urn:nhs-uk:addressing:ods:B "
+                                  "permanent-failure: SOAP fault 2200 from B"));
+  EXPECT_THAT(out_.str(), Not(HasSubstr("DistributionEnvelope")));  // never the payload
+}
+
+TEST_F(CommandsTest, AuditFindsATransportIdAndSaysWhenThereIsNothing) {
+  ASSERT_EQ(audit({"REMOTE-77", "--store", config_.path}), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("\taccepted\t6F3E2A10-0000-4000-8000-000000000001\t"));
+  EXPECT_EQ(audit({"NO-SUCH-ID", "--store", config_.path}), 1);
+  EXPECT_THAT(err_.str(), HasSubstr("no audit events for tracking id or transport id NO-SUCH-ID"));
+  EXPECT_EQ(audit({"--store", config_.path}), 2);
+  EXPECT_THAT(err_.str(), HasSubstr("usage: itk-router audit ID"));
 }
 
 TEST_F(CommandsTest, DeadLettersListShowsWhyAndWhere) {

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <future>
+#include <mutex>
 #include <vector>
 
 #include "support/fault_vfs.h"
@@ -96,6 +97,35 @@ TEST_F(SqliteStoreTest, BatchSizeBoundsAGroupAndBatchOfOneIsATransactionPerWrite
   auto single = open(one);
   acceptAllHeld(*single, 20, "S");
   EXPECT_EQ(single->counters().transactions, 20u);
+}
+
+TEST_F(SqliteStoreTest, EveryTransactionIsReportedForMetrics) {
+  std::mutex mu;
+  std::vector<CommitReport> reports;
+  config_.on_commit = [&](const CommitReport& r) {
+    std::lock_guard lock(mu);
+    reports.push_back(r);
+  };
+  auto store = open(config_);
+  {
+    std::lock_guard lock(mu);
+    reports.clear();
+  }
+  acceptAllHeld(*store, 20, "M");
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(reports.size(), 1u);      // one group commit ...
+    EXPECT_EQ(reports[0].writes, 20u);  // ... of the twenty writes queued together
+    EXPECT_TRUE(reports[0].ok);
+    EXPECT_GT(reports[0].duration.count(), 0);
+    reports.clear();
+  }
+  FaultVfs::instance().injectAfter(0, FaultVfs::Fault::kDiskFull);
+  EXPECT_FALSE(acceptNow(*store, makeRequest(makeMessage("M-full", clock_.now()), {})).ok());
+  FaultVfs::instance().clearFault();
+  std::lock_guard lock(mu);
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_FALSE(reports[0].ok);  // the rolled-back transaction is reported too
 }
 
 TEST_F(SqliteStoreTest, OsDurabilityDoesNotSyncEveryCommit) {

@@ -118,6 +118,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
   void onHandshake(error_code ec) {
     if (ec) {
       core_->stats.tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
+      if (core_->config.on_tls_handshake_failure) core_->config.on_tls_handshake_failure();
       log::debug("http.tls_handshake_failed",
                  {{"listener", core_->config.name}, {"peer", peer_}, {"error", ec.message()}});
       return close();

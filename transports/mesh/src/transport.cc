@@ -1,5 +1,8 @@
 #include "itk/mesh/transport.h"
 
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
 #include <yaml-cpp/yaml.h>
 
 #include <atomic>
@@ -283,7 +286,12 @@ class Mailbox final : public std::enable_shared_from_this<Mailbox> {
         strand_(asio::make_strand(ctx.io)),
         poll_timer_(strand_),
         handshake_timer_(strand_),
-        gate_(ctx.clock, tc_->auth_backoff, tc_->auth_backoff_max) {
+        gate_(ctx.clock, tc_->auth_backoff, tc_->auth_backoff_max),
+        authenticated_(prometheus::BuildGauge()
+                           .Name("itk_mesh_mailbox_authenticated")
+                           .Help("1 when the MESH mailbox's last request authenticated, 0 when "
+                                 "MESH refused its credentials (not known yet: absent)")
+                           .Register(ctx.metrics)) {
     ClientConfig cc;
     cc.base_url = tc_->url;
     cc.credentials = {config_.id, config_.password, tc_->shared_key};
@@ -328,12 +336,14 @@ class Mailbox final : public std::enable_shared_from_this<Mailbox> {
   // Records the outcome of a request for the auth gate; logs loudly when the mailbox closes.
   void noteAuth(const Status& s) {
     if (isAuthFailure(s)) {
+      authenticated_.Add({{"mailbox", config_.id}}).Set(0);
       if (gate_.failed()) {
         log::error("mesh.auth_failure", {{"mailbox", config_.id},
                                          {"error", s.message()},
                                          {"reopens_at", formatIsoSeconds(gate_.reopensAt())}});
       }
     } else if (s.ok()) {
+      authenticated_.Add({{"mailbox", config_.id}}).Set(1);
       gate_.succeeded();
     }
   }
@@ -625,6 +635,7 @@ class Mailbox final : public std::enable_shared_from_this<Mailbox> {
   asio::steady_timer poll_timer_;
   asio::steady_timer handshake_timer_;
   MailboxGate gate_;
+  prometheus::Family<prometheus::Gauge>& authenticated_;  // itk_mesh_mailbox_authenticated
   std::shared_ptr<Client> client_;
   itk3::Responder responder_;
   InboundSink* sink_ = nullptr;

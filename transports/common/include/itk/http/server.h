@@ -45,6 +45,9 @@ struct ServerConfig {
   uint16_t port = 0;  // 0: any free port (tests)
   std::optional<TlsServerConfig> tls;
   ServerLimits limits;
+  // Called on an I/O thread each time an inbound TLS handshake fails (also counted in
+  // ServerStats), for the owner's metrics. Must be quick. Optional.
+  std::function<void()> on_tls_handshake_failure;
 };
 
 // Counters a listener keeps; read them for metrics. All relaxed atomics.
