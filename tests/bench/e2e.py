@@ -985,22 +985,27 @@ def summarise(results, args):
                     "%.1f–%.1f" % (min(r["load"][0] for r in rs), max(r["load"][0] for r in rs))))
     var = [r for r in runs if r["phase"] == "variant"]
     if var:
-        base = median([sustained(r) for r in var if r["variant"] == "router"])
         add("")
         add("**Variants** (%s messages, closed loop, the variants' runs rotated through each "
             "repetition; medians):" % var[0]["size"])
         add("")
-        add("| variant | msg/s (sustained) | each run | vs router | CPU µs/msg | peak RSS "
-            "| load |")
+        first = [v.strip() for v in args.variants.split(",") if v.strip()][0]
+        add("| variant | msg/s (sustained) | each run | vs %s (same repetition) | CPU µs/msg "
+            "| peak RSS | load |" % first)
         add("|---|---|---|---|---|---|---|")
         for spec in [v.strip() for v in args.variants.split(",") if v.strip()]:
             rs = [r for r in var if r["variant"] == spec]
             if not rs:
                 continue
-            m = median([sustained(r) for r in rs])
-            add("| %s | %s | %s | %s | %s | %s MiB | %s |" % (
-                spec, fmt(m), ", ".join("%.0f" % sustained(r) for r in rs),
-                fmt(m / base if base else None, "%.2f×"),
+            ratios = []
+            for r in rs:
+                b = [sustained(x) for x in var if x["variant"] == first and x["rep"] == r["rep"]]
+                if b and b[0]:
+                    ratios.append(sustained(r) / b[0])
+            add("| %s | %s | %s | %s (%s) | %s | %s MiB | %s |" % (
+                spec, fmt(median([sustained(r) for r in rs])),
+                ", ".join("%.0f" % sustained(r) for r in rs),
+                fmt(median(ratios), "%.2f×"), ", ".join("%.2f" % x for x in ratios),
                 fmt(median([cpu_per_msg(r) for r in rs])),
                 fmt(median([r["peak_rss_mib"] for r in rs])),
                 "%.1f–%.1f" % (min(r["load"][0] for r in rs), max(r["load"][0] for r in rs))))
@@ -1088,14 +1093,14 @@ def plot(results, args, out):
             rs = [r for r in runs if r["size"] == name and r["phase"] == "max"]
             if not rs:
                 continue
-            f.write("%s %s %s %s\n" % (
-                name.upper().replace("K", " KB").replace("M", " MB").replace(" ", "_"),
+            f.write("\"%s\" %s %s %s\n" % (
+                name.upper().replace("K", " KB").replace("M", " MB"),
                 median([r["ok_per_s"] for r in rs if r["system"] == "nginx"]) or 0,
                 median([r["ok_per_s"] for r in rs if r["system"] == "router"]) or 0,
                 median([r.get("delivered_per_s") for r in rs if r["system"] == "router"]) or 0))
     png = os.path.join(out, "e2e-throughput.png")
     script = """
-set terminal pngcairo size 900,520 font ",11"
+set terminal pngcairo size 900,520 font ",11" noenhanced
 set output '{png}'
 set title "itk-router vs nginx proxy: maximum rate by message size ({conns} connections, medians)"
 set style data histograms
@@ -1136,16 +1141,16 @@ plot '{data}' using 2:xtic(stringcolumn(1)) title "nginx (proxy, no store)", \\
         plots = ", \\\n     ".join("'%s' using 2:3 with linespoints title \"%s\"" % s
                                     for s in series)
         script = """
-set terminal pngcairo size 900,520 font ",11"
+set terminal pngcairo size 900,560 font ",11" noenhanced
 set output '{png}'
-set title "Latency by percentile, {size} messages, fixed rate (open loop)"
+set title "Latency by percentile, {size} messages, fixed rate (open loop, from the scheduled send)"
 set logscale x
 set logscale y
-set xtics ("0%%" 1, "50%%" 2, "90%%" 10, "99%%" 100, "99.9%%" 1000, "99.99%%" 10000)
+set xtics ("0%" 1, "50%" 2, "90%" 10, "99%" 100, "99.9%" 1000, "99.99%" 10000, "99.999%" 100000)
 set xlabel "percentile"
 set ylabel "latency (ms, log scale)"
 set grid
-set key top left
+set key outside bottom center horizontal maxrows 2
 plot {plots}
 """.format(png=png, size=size.upper().replace("K", " KB").replace("M", " MB"), plots=plots)
         if gnuplot(script):
@@ -1214,7 +1219,23 @@ def main():
                    help="comma list of phases to skip: soap,variants,profile,mesh,backlog")
     p.add_argument("--only", default="", help="comma list of phases to run")
     p.add_argument("--publish", help="copy the plots into this folder (e.g. docs)")
+    p.add_argument("--replot", metavar="RESULTS_JSON",
+                   help="only rewrite results.md and the plots from an earlier run's results.json")
     args = p.parse_args()
+    if args.replot:
+        with open(args.replot) as f:
+            results = json.load(f)
+        saved = argparse.Namespace(**results["settings"])
+        saved.out = args.out or os.path.dirname(os.path.abspath(args.replot))
+        md = summarise(results, saved)
+        with open(os.path.join(saved.out, "results.md"), "w") as f:
+            f.write(md)
+        plots = plot(results, saved, saved.out)
+        if args.publish:
+            for png in plots:
+                shutil.copy(png, args.publish)
+        print(md)
+        return
     # --quick changes the defaults; options given explicitly still win.
     quick = {"reps": 1, "rate_reps": 1, "warmup": 1, "duration": 2, "mesh_messages": 200,
              "mesh_reps": 1, "backlog": 20000, "backlog_restarts": 1, "drain_seconds": 5}
