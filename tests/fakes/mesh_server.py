@@ -22,12 +22,21 @@ Mailbox API (every route needs Authorization: NHSMESH mailbox:nonce:count:timest
 Admin API for tests (no auth):
   POST   /messageexchange/admin/report     inject a REPORT (sandbox shape)
   POST   /messageexchange/admin/inject     put a DATA message in an inbox (chunks, gzip)
-  POST   /messageexchange/admin/fault      next N requests of an operation fail (status or drop)
+  POST   /messageexchange/admin/fault      next N requests of an operation fail (status or drop),
+                                           or are held open (hold) until released; with after
+                                           the operation is done and only its answer is held
+  POST   /messageexchange/admin/release    answer the held requests: mode "drop" (close the
+                                           connection, the operation not done) or "proceed"
   POST   /messageexchange/admin/deny       refuse a workflow (error 17)
   GET    /messageexchange/admin/messages   every message's metadata
   GET    /messageexchange/admin/message/{id}  one message with its data (base64)
-  GET    /messageexchange/admin/stats      request and authentication-failure counts
-  DELETE /messageexchange/admin/reset      forget messages, tokens, faults
+  GET    /messageexchange/admin/stats      request, authentication-failure and held-request counts
+  DELETE /messageexchange/admin/reset      forget messages, tokens, faults (held requests dropped)
+
+With --cert the admin API is also served over plain HTTP on a second port, so a test can drive
+the fake without a client certificate; the ready line is then
+
+    PORT <n> ADMIN <m>
 """
 
 import argparse
@@ -36,6 +45,7 @@ import datetime
 import gzip
 import hashlib
 import hmac
+import io
 import json
 import os
 import re
@@ -94,11 +104,30 @@ class Message:
         return m
 
 
+class Hold:
+    """A request held open by a "hold" fault until a test releases it. With `after` the operation
+    is done at once and only its answer is held (MESH took it; the client does not know yet)."""
+
+    def __init__(self, op, after=False):
+        self.op = op
+        self.after = after
+        self.released = threading.Event()
+        self.mode = "drop"
+
+    def release(self, mode):
+        self.mode = mode
+        self.released.set()
+
+
+HOLD_LIMIT = 300  # seconds; a held request is dropped after this even if never released
+
+
 class State:
     def __init__(self, mailboxes, shared_key):
         self.lock = threading.Lock()
         self.mailboxes = mailboxes
         self.shared_key = shared_key
+        self.clock_offset = datetime.timedelta()
         self.reset()
 
     def reset(self):
@@ -107,7 +136,10 @@ class State:
         self.seen_tokens = set()
         self.faults = []
         self.denied_workflows = set()
-        self.stats = {"requests": {}, "auth_failures": {}}
+        self.stats = {"requests": {}, "auth_failures": {}, "held": {}}
+        for hold in getattr(self, "holds", []):
+            hold.release("drop")
+        self.holds = []
 
     def count(self, table, key):
         self.stats[table][key] = self.stats[table].get(key, 0) + 1
@@ -203,7 +235,7 @@ class Handler(BaseHTTPRequestHandler):
                 tzinfo=datetime.timezone.utc)
         except ValueError:
             return refuse("timestamp", "Invalid Authentication Token")
-        now = datetime.datetime.now(datetime.timezone.utc) + self.server.clock_offset
+        now = datetime.datetime.now(datetime.timezone.utc) + st.clock_offset
         if abs(now - when) > SKEW:
             return refuse("skew", "Invalid Authentication Token")
         key = (token_mailbox, nonce, count)
@@ -213,11 +245,17 @@ class Handler(BaseHTTPRequestHandler):
         return True
 
     def fault(self, op):
-        """An injected failure for this operation, if one is due."""
+        """An injected failure for this operation, if one is due: True when answered, a Hold
+        when the request is to be held open (the caller waits outside the state lock)."""
         st = self.state()
         for f in st.faults:
             if f["op"] == op and f["count"] > 0:
                 f["count"] -= 1
+                if f.get("hold"):
+                    hold = Hold(op, bool(f.get("after")))
+                    st.holds.append(hold)
+                    st.count("held", op)
+                    return hold
                 if f.get("drop"):
                     self.close_connection = True
                     self.connection.close()
@@ -232,6 +270,7 @@ class Handler(BaseHTTPRequestHandler):
         ("POST", r"/messageexchange/admin/report", "admin_report"),
         ("POST", r"/messageexchange/admin/inject", "admin_inject"),
         ("POST", r"/messageexchange/admin/fault", "admin_fault"),
+        ("POST", r"/messageexchange/admin/release", "admin_release"),
         ("POST", r"/messageexchange/admin/deny", "admin_deny"),
         ("POST", r"/messageexchange/admin/clock", "admin_clock"),
         ("GET", r"/messageexchange/admin/messages", "admin_messages"),
@@ -272,8 +311,30 @@ class Handler(BaseHTTPRequestHandler):
                         self.v2 = version
                         if not self.authenticate(args["mbx"]):
                             return
-                        if self.fault(self.OPS[name]):
+                        fault = self.fault(self.OPS[name])
+                        if fault is True:
                             return
+                        if not fault:
+                            return getattr(self, name)(payload, **args)
+                        if fault.after:
+                            # Done now; the answer is kept until the release.
+                            wfile, self.wfile = self.wfile, io.BytesIO()
+                            try:
+                                getattr(self, name)(payload, **args)
+                            finally:
+                                answer, self.wfile = self.wfile.getvalue(), wfile
+                    else:
+                        return getattr(self, name)(payload, **args)
+                # A held request: wait (without the lock) until the test releases it.
+                fault.released.wait(HOLD_LIMIT)
+                if fault.mode != "proceed":
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                if fault.after:
+                    self.wfile.write(answer)
+                    return
+                with self.state().lock:
                     return getattr(self, name)(payload, **args)
         self.body()
         self.send(404, {"detail": [{"msg": "Not Found"}]})
@@ -514,15 +575,29 @@ class Handler(BaseHTTPRequestHandler):
         req = json.loads(payload or b"{}")
         self.state().faults.append({"op": req["op"], "status": int(req.get("status", 500)),
                                     "count": int(req.get("count", 1)),
-                                    "drop": bool(req.get("drop", False))})
+                                    "drop": bool(req.get("drop", False)),
+                                    "hold": bool(req.get("hold", False)),
+                                    "after": bool(req.get("after", False))})
         self.send(200, {"ok": True})
+
+    def admin_release(self, payload):
+        req = json.loads(payload or b"{}")
+        mode = req.get("mode", "drop")
+        if mode not in ("drop", "proceed"):
+            return self.send(400, {"detail": [{"msg": "mode is drop or proceed"}]})
+        st = self.state()
+        released = [h for h in st.holds if req.get("op") in (None, h.op)]
+        st.holds = [h for h in st.holds if h not in released]
+        for hold in released:
+            hold.release(mode)
+        self.send(200, {"released": len(released)})
 
     def admin_deny(self, payload):
         self.state().denied_workflows.add(json.loads(payload)["workflow_id"])
         self.send(200, {"ok": True})
 
     def admin_clock(self, payload):
-        self.server.clock_offset = datetime.timedelta(
+        self.state().clock_offset = datetime.timedelta(
             seconds=float(json.loads(payload)["offset_seconds"]))
         self.send(200, {"ok": True})
 
@@ -562,7 +637,7 @@ def main():
     server.daemon_threads = True
     server.state = State(mailboxes, args.shared_key)
     server.verbose = args.verbose
-    server.clock_offset = datetime.timedelta()
+    admin = None
     if args.cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -571,6 +646,12 @@ def main():
             ctx.load_verify_locations(args.ca)
             ctx.verify_mode = ssl.CERT_REQUIRED
         server.socket = ctx.wrap_socket(server.socket, server_side=True)
+        # The same state over plain HTTP for the tests' admin calls.
+        admin = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        admin.daemon_threads = True
+        admin.state = server.state
+        admin.verbose = args.verbose
+        threading.Thread(target=admin.serve_forever, daemon=True).start()
     # A test that crashes cannot stop its fake: leave when the parent process is gone.
     parent = os.getppid()
 
@@ -581,7 +662,10 @@ def main():
             threading.Event().wait(1.0)
 
     threading.Thread(target=watch_parent, daemon=True).start()
-    print(f"PORT {server.server_address[1]}", flush=True)
+    ready = f"PORT {server.server_address[1]}"
+    if admin is not None:
+        ready += f" ADMIN {admin.server_address[1]}"
+    print(ready, flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <regex>
 #include <set>
 
 #include "itk/uuid.h"
@@ -174,6 +175,73 @@ TEST(RouterProcessTest, AStartupErrorIsOneClearLineAndANonZeroExit) {
   std::string out = run.log();
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
   EXPECT_NE(out.find("missing.yaml"), std::string::npos);
+}
+
+// The README's quick start, as a newcomer runs it: the example configuration (ports moved to 0
+// and the working folder to a temp dir) and deploy/examples/send.sh with curl.
+TEST(RouterProcessTest, TheQuickStartConfigurationAndSendScriptWork) {
+  const std::string source = ITK_SOURCE_DIR;
+  std::string config = readFile(source + "/deploy/config/router.yaml");
+  ASSERT_FALSE(config.empty());
+  auto replace = [&config](const std::string& from, const std::string& to) {
+    size_t at = config.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    config.replace(at, from.size(), to);
+  };
+  replace("127.0.0.1:9180", "127.0.0.1:0");
+  replace("127.0.0.1:8080", "127.0.0.1:0");
+  replace("routing-rules/examples/quickstart.yaml", source + "/routing-rules/examples/quickstart.yaml");
+  TempDir dir;
+  RouterProcess router(dir, config);
+  std::string why;
+  ASSERT_TRUE(router.waitReady(&why)) << why;
+  uint16_t port = router.listenerPort("itk");
+  ASSERT_NE(port, 0) << router.log();
+
+  std::string url = "http://127.0.0.1:" + std::to_string(port) + "/itk";
+  ChildProcess send({"/bin/bash", source + "/deploy/examples/send.sh", url}, dir / "send.log");
+  auto code = send.wait(60s);
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 0) << send.log();
+  std::string out = send.log();
+  EXPECT_NE(out.find("HTTP 200"), std::string::npos) << out;
+  EXPECT_NE(out.find("<itk:SimpleMessageResponse xmlns:itk=\"urn:nhs-itk:ns:201005\">OK<"),
+            std::string::npos)
+      << out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(out, m, std::regex("tracking id ([0-9A-F-]{36})"))) << out;
+  std::string tracking_id = m[1].str();
+
+  // The message and the router's infrastructure ack for it (infrastructure_ack: router) are
+  // both delivered to var/delivered/.
+  auto files = [&] {
+    std::vector<std::string> contents;
+    std::error_code ec;
+    for (fs::directory_iterator it(dir / "var/delivered", ec), end; !ec && it != end;
+         it.increment(ec)) {
+      if (it->path().extension() == ".xml") contents.push_back(readFile(it->path().string()));
+    }
+    return contents;
+  };
+  ASSERT_TRUE(eventually([&] { return files().size() >= 2; }, 60s)) << router.log();
+  int messages = 0, acks = 0;
+  for (const std::string& f : files()) {
+    if (f.find("trackingid=\"" + tracking_id + "\"") != std::string::npos) ++messages;
+    if (f.find("trackingIdRef=\"" + tracking_id + "\"") != std::string::npos &&
+        f.find("result=\"OK\"") != std::string::npos)
+      ++acks;
+  }
+  EXPECT_EQ(messages, 1);
+  EXPECT_EQ(acks, 1);
+}
+
+TEST(RouterProcessTest, TheExampleConfigurationPassesCheckConfig) {
+  TempDir dir;
+  ChildProcess check({routerBinary(), "--check-config", "--config", "deploy/config/router.yaml"},
+                     dir / "check.log", ITK_SOURCE_DIR);
+  auto code = check.wait(30s);
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 0) << check.log();
 }
 
 }  // namespace

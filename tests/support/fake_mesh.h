@@ -29,9 +29,14 @@ class FakeMeshServer {
     std::vector<std::string> argv = {ITK_PYTHON3, fakeMeshScript(), "--port", "0"};
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
     if (std::getenv("ITK_FAKE_MESH_VERBOSE")) argv.push_back("--verbose");
+    for (const auto& a : extra_args) tls_ = tls_ || a == "--cert";
     process_ = std::make_unique<ChildProcess>(argv, dir_ / "mesh.log");
-    auto m = process_->waitForLog("PORT ([0-9]+)", std::chrono::seconds(30));
-    if (m) port_ = static_cast<uint16_t>(std::stoi((*m)[1].str()));
+    // "PORT n", or "PORT n ADMIN m" with TLS (the admin API on a plain port).
+    auto m = process_->waitForLog("PORT ([0-9]+)(?: ADMIN ([0-9]+))?\n", std::chrono::seconds(30));
+    if (m) {
+      port_ = static_cast<uint16_t>(std::stoi((*m)[1].str()));
+      admin_port_ = (*m)[2].matched ? static_cast<uint16_t>(std::stoi((*m)[2].str())) : port_;
+    }
   }
   ~FakeMeshServer() {
     if (std::getenv("ITK_FAKE_MESH_VERBOSE")) fprintf(stderr, "%s", log().c_str());
@@ -41,13 +46,15 @@ class FakeMeshServer {
 
   bool running() const { return port_ != 0; }
   uint16_t port() const { return port_; }
-  std::string baseUrl() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string baseUrl() const {
+    return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_);
+  }
   std::string log() const { return process_->log(); }
 
   // The admin API (no authentication). Returns the parsed JSON body (null when not JSON).
   boost::json::value admin(const std::string& method, const std::string& path,
                            const boost::json::value& body = nullptr, int* status = nullptr) {
-    HttpConnection c(port_);
+    HttpConnection c(admin_port_);
     std::string payload = body.is_null() ? std::string() : boost::json::serialize(body);
     auto reply = c.request(method, "/messageexchange/admin/" + path, payload,
                            {{"Content-Type", "application/json"}});
@@ -77,6 +84,54 @@ class FakeMeshServer {
   boost::json::object message(const std::string& id) {
     auto r = admin("GET", "message/" + id);
     return r.is_object() ? r.as_object() : boost::json::object();
+  }
+
+  // The MESH status of a message ("accepted", "acknowledged", ...), empty when unknown.
+  std::string status(const std::string& id) {
+    auto m = message(id);
+    return m.contains("status") ? std::string(m.at("status").as_string()) : std::string();
+  }
+
+  // Every message's metadata (admin/messages), optionally only those sent to `recipient`.
+  std::vector<boost::json::object> messages(const std::string& recipient = {}) {
+    std::vector<boost::json::object> out;
+    auto r = admin("GET", "messages");
+    if (!r.is_array()) return out;
+    for (const auto& m : r.as_array()) {
+      if (recipient.empty() || m.at("recipient").as_string() == recipient)
+        out.push_back(m.as_object());
+    }
+    return out;
+  }
+
+  // A counter of admin/stats: table "requests" (by route name: handshake, inbox, download,
+  // acknowledge, send_message, ...), "auth_failures" (by reason) or "held" (by operation).
+  int64_t stat(const std::string& table, const std::string& key) {
+    auto s = admin("GET", "stats");
+    if (!s.is_object() || !s.as_object().contains(table)) return 0;
+    const auto& t = s.at(table).as_object();
+    return t.contains(key) ? t.at(key).as_int64() : 0;
+  }
+  // The sum of a stats table.
+  int64_t statTotal(const std::string& table) {
+    auto s = admin("GET", "stats");
+    int64_t n = 0;
+    if (s.is_object() && s.as_object().contains(table))
+      for (const auto& [k, v] : s.at(table).as_object()) n += v.as_int64();
+    return n;
+  }
+
+  // The next `count` requests of operation `op` (handshake, list, download, acknowledge, send,
+  // send_chunk, tracking) are held open until release(). With `after`, MESH does the operation at
+  // once and holds only its answer.
+  void hold(const std::string& op, int count = 1, bool after = false) {
+    admin("POST", "fault",
+          boost::json::object{{"op", op}, {"hold", true}, {"count", count}, {"after", after}});
+  }
+  // Answers the held requests: "drop" closes their connections without doing the operation,
+  // "proceed" does it and answers.
+  void release(const std::string& mode = "drop") {
+    admin("POST", "release", boost::json::object{{"mode", mode}});
   }
 
   static std::string base64(const std::string& in) {
@@ -127,7 +182,9 @@ class FakeMeshServer {
  private:
   TempDir dir_;
   std::unique_ptr<ChildProcess> process_;
+  bool tls_ = false;
   uint16_t port_ = 0;
+  uint16_t admin_port_ = 0;
 };
 
 // An HTTP exchange on plain TCP for the MESH client in tests: each request on its own thread

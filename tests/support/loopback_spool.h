@@ -47,11 +47,12 @@ inline void dropIntoSpool(const TempDir& dir, const std::string& name, const std
   std::filesystem::rename(dir / (path + ".tmp"), dir / path);
 }
 
-// Tracking id -> the delivery files written for it in out/.
-inline std::map<std::string, std::set<std::string>> deliveredFiles(const TempDir& dir) {
+// Tracking id -> the delivery files written for it in `folder` (out/ by default).
+inline std::map<std::string, std::set<std::string>> deliveredFiles(const TempDir& dir,
+                                                                   const std::string& folder = "out") {
   std::map<std::string, std::set<std::string>> files;
   std::error_code ec;
-  for (std::filesystem::directory_iterator it(dir / "out", ec), end; !ec && it != end;
+  for (std::filesystem::directory_iterator it(dir / folder, ec), end; !ec && it != end;
        it.increment(ec)) {
     std::string name = it->path().filename().string();
     if (it->path().extension() == ".xml" && name.size() > 36)

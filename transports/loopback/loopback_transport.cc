@@ -191,22 +191,6 @@ class LoopbackTransport final : public Transport,
   std::set<std::string> in_progress_;  // strand only
 };
 
-// Transport instances are shared with their pending callbacks; the Transport handed to the app
-// forwards to the shared implementation.
-class LoopbackHandle final : public Transport {
- public:
-  explicit LoopbackHandle(std::shared_ptr<LoopbackTransport> impl) : impl_(std::move(impl)) {}
-  Status start(InboundSink& sink) override { return impl_->start(sink); }
-  void stopAccepting() override { impl_->stopAccepting(); }
-  bool ready() const override { return impl_->ready(); }
-  void send(OutboundMessage m, const EndpointSpec& e, SendCallback d) override {
-    impl_->send(std::move(m), e, std::move(d));
-  }
-
- private:
-  std::shared_ptr<LoopbackTransport> impl_;
-};
-
 class LoopbackFactory final : public TransportFactory {
  public:
   std::string_view name() const override { return "loopback"; }
@@ -259,7 +243,8 @@ class LoopbackFactory final : public TransportFactory {
       return Status::invalid("transports.loopback must be a mapping");
     }
     auto impl = std::make_shared<LoopbackTransport>(ctx, inbound_dir, poll);
-    return std::unique_ptr<Transport>(std::make_unique<LoopbackHandle>(std::move(impl)));
+    return std::unique_ptr<Transport>(
+        std::make_unique<SharedTransport<LoopbackTransport>>(std::move(impl)));
   }
 };
 

@@ -117,6 +117,27 @@ class Transport {
 // (loopback, MESH, DTS) need not know each parser.
 using MessageDecoder = std::function<Result<Message>(std::shared_ptr<const std::string> bytes)>;
 
+// Hands the app (which owns transports through unique_ptr) a transport implementation that is
+// shared with its own pending callbacks (enable_shared_from_this), so a callback still queued at
+// shutdown never touches a destroyed transport.
+template <class Impl>
+class SharedTransport final : public Transport {
+ public:
+  explicit SharedTransport(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+  // Pollers and timers of the implementation stop with the handle.
+  ~SharedTransport() override { impl_->stopAccepting(); }
+  Status start(InboundSink& sink) override { return impl_->start(sink); }
+  void stopAccepting() override { impl_->stopAccepting(); }
+  bool ready() const override { return impl_->ready(); }
+  void send(OutboundMessage message, const EndpointSpec& endpoint, SendCallback done) override {
+    impl_->send(std::move(message), endpoint, std::move(done));
+  }
+  const std::shared_ptr<Impl>& impl() const { return impl_; }
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
 // What a transport may use from the router. References outlive the transport.
 struct TransportContext {
   boost::asio::io_context& io;

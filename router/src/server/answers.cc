@@ -43,13 +43,13 @@ Status nackStatus(DeadLetterCause cause, const std::string& reason) {
   }
 }
 
-std::string itk3CodeFor(DeadLetterCause cause, const std::string& reason) {
+std::string itk3CodeFor(DeadLetterCause cause, const std::string& error) {
   switch (cause) {
     case DeadLetterCause::kUnroutable:
     case DeadLetterCause::kRejectedByRoute:
       return "20002";  // Unrecognised Recipient Organisation
     case DeadLetterCause::kReportedFailure:
-      return std::string(itk3::deliveryFailureCode(peerCodeOf(reason)));
+      return std::string(itk3::deliveryFailureCode(peerCodeOf(error)));
     default:
       return std::string(itk3::deliveryFailureCode());
   }
@@ -74,8 +74,10 @@ static itk3::Responder responderFor(const Message& original, const RouterIdentit
 
 Result<std::optional<Message>> Answers::negativeAnswer(const Message& original,
                                                        DeadLetterCause cause,
-                                                       const std::string& reason) const {
+                                                       const std::string& error,
+                                                       const std::string& address) const {
   const MessageHeader& h = original.header;
+  const std::string reason = address.empty() ? error : "address " + address + ": " + error;
   if (h.format == MessageFormat::kItk2) {
     // ITK2 §3.1: never NACK an ack (nor a Broadcast); a message without senderAddress cannot be
     // answered (§2: acks go to the original senderAddress).
@@ -90,7 +92,8 @@ Result<std::optional<Message>> Answers::negativeAnswer(const Message& original,
   }
   // ITK3 §2.4: never answer a response; answer only what the sender asked for.
   if (h.kind == MessageKind::kItk3Response) return std::optional<Message>();
-  std::string code = itk3CodeFor(cause, reason);
+  // The peer's code leads the delivery's own error, not the text with the address before it.
+  std::string code = itk3CodeFor(cause, error);
   itk3::ResponseContext context;
   context.inf_ack_requested = h.infack_requested;
   context.bus_ack_requested = h.busack_requested;
@@ -109,9 +112,7 @@ void Answers::onDeadLetter(const DeadLetterNotice& notice, std::function<void()>
     notified();
     return;
   }
-  std::string reason = task.address.empty() ? task.last_error
-                                            : "address " + task.address + ": " + task.last_error;
-  auto answer = negativeAnswer(*notice.message, task.cause, reason);
+  auto answer = negativeAnswer(*notice.message, task.cause, task.last_error, task.address);
   const std::string& tracking_id = notice.message->header.tracking_id;
   if (!answer.ok()) {
     // Building failed (a bug or an unanswerable original): retrying would fail the same way.

@@ -35,10 +35,13 @@ class Answers {
   // RouterHooks::on_accepted: router-sent infrastructure acks and duplicate answers.
   void onAccepted(const MessagePtr& message, AcceptOutcome::Kind kind);
 
-  // The NACK or ITK3 response for `original` that failed for `reason` (exposed for tests).
-  // nullopt when no answer is due (an ack, no sender address, not requested for ITK3).
+  // The NACK or ITK3 response for `original`, whose delivery to `address` (empty: the message as
+  // a whole) became a dead letter for `cause` with the delivery's `error` (for a reported failure
+  // "<peer code>: <text>", the code choosing the ITK3 response code). Exposed for tests. nullopt
+  // when no answer is due (an ack, no sender address, not requested for ITK3).
   Result<std::optional<Message>> negativeAnswer(const Message& original, DeadLetterCause cause,
-                                                const std::string& reason) const;
+                                                const std::string& error,
+                                                const std::string& address = {}) const;
 
  private:
   // Accepts `answer`; then runs `then` (on success or when the answer was refused for good).

@@ -7,6 +7,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <condition_variable>
 #include <csignal>
+#include <filesystem>
 #include <future>
 #include <map>
 #include <mutex>
@@ -199,6 +200,13 @@ Result<std::unique_ptr<App>> App::create(RouterConfig config, const TransportReg
 
 Status App::start() {
   Impl& a = *impl_;
+  // A fresh checkout has no var/: create the data folder and the store file's folder.
+  for (const std::string& dir : {a.config.data_dir,
+                                 std::filesystem::path(a.config.store.path).parent_path().string()}) {
+    std::error_code ec;
+    if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+    if (ec) return Status::unavailable("cannot create folder " + dir + ": " + ec.message());
+  }
   auto store = openConfiguredStore(a.config.store);
   if (!store.ok()) return store.status();
   a.store = std::move(*store);

@@ -1,7 +1,6 @@
 #include "server/router.h"
 
-#include <set>
-
+#include "itk/fhir/response.h"
 #include "itk/log.h"
 
 namespace itk {
@@ -19,57 +18,93 @@ Router::Router(Store& store, const RoutingTableHolder& routing, DeliveryEngine& 
 
 namespace {
 
-std::string orderingKey(const Route& route, const MessageHeader& h, const std::string& address) {
-  if (route.ordering.kind != OrderingSpec::Kind::kFifo) return {};
-  // The key is per route, so FIFO on one route never holds another route's deliveries.
-  std::string key = route.name + "|";
-  if (route.ordering.key == "address") return key + address;
-  if (route.ordering.key == "service") return key + h.service;
-  return key + h.sender_address;  // "sender", the default
-}
-
 struct Plan {
   std::vector<NewDelivery> deliveries;
   std::vector<UnroutedAddress> unrouted;
   const Route* sync_route = nullptr;  // set when the (single) route is a synchronous proxy
 };
 
-// Fan-out: one delivery per address; addresses resolving to the same route and endpoint share
-// one delivery (the DE goes unchanged to each endpoint, spec/itk2.md §5.1).
+// The routing decision (fan-out: one delivery per distinct route and endpoint, spec/itk2.md
+// §5.1) as the deliveries to store.
 Plan plan(const RoutingTable& table, const MessageHeader& h, TimePoint now) {
   Plan p;
-  std::set<std::pair<std::string, std::string>> seen;
-  for (const std::string& address : h.addresses) {
-    const Route* route = table.lookup(
-        RouteQuery{h.service, address, h.sender_address, h.interaction});
-    if (!route) {
-      p.unrouted.push_back({address, "",
-                            Status::unknownAddress("route not found for service " + h.service +
-                                                   " and address " + address)
-                                .withToolkit(ToolkitCode::kNotRetryable)});
-      continue;
-    }
-    if (route->reject) {
-      p.unrouted.push_back(
-          {address, route->name,
-           Status::rejected(route->reject_reason.empty() ? "rejected by route " + route->name
-                                                         : route->reject_reason)
-               .withToolkit(ToolkitCode::kNotRetryable)});
-      continue;
-    }
-    if (!seen.insert({route->name, route->endpoint}).second) continue;
-    if (route->mode == RouteMode::kSyncProxy) p.sync_route = route;
+  RoutingDecision decision = decide(table, h);
+  for (const RoutedDelivery& routed : decision.deliveries) {
+    const Route& route = *routed.route;
+    if (route.mode == RouteMode::kSyncProxy) p.sync_route = &route;
     NewDelivery d;
-    d.route = route->name;
-    d.endpoint = route->endpoint;
-    d.address = address;
-    d.ordering_key = orderingKey(*route, h, address);
+    d.route = route.name;
+    d.endpoint = route.endpoint;
+    d.address = routed.addresses.front();  // the DE goes unchanged, with all its addresses
+    d.ordering_key = routed.ordering_key;
     d.next_attempt_at = now;
-    d.deadline = now + route->retry.deadline;
-    d.max_attempts = route->retry.max_attempts;
+    d.deadline = now + route.retry.deadline;
+    d.max_attempts = route.retry.max_attempts;
     p.deliveries.push_back(std::move(d));
   }
+  for (RefusedAddress& refused : decision.refused) {
+    p.unrouted.push_back({std::move(refused.address),
+                          refused.route ? refused.route->name : std::string(),
+                          std::move(refused.reason)});
+  }
   return p;
+}
+
+// ITK3 §2.4: a response goes back to whoever sent the message it answers, the way that message
+// came. Its receiver is optional (and an ODS code at best, which MESH cannot send to), so an ITK3
+// response that arrived from a peer is addressed by correlation: the latest ITK3 message relayed
+// here whose MessageHeader.id the response acknowledges (a business message, or a business
+// response that the original sender acknowledges in the Full Acknowledgement pattern) gives the
+// MESH mailbox it came from (else its source.endpoint), and the response travels on that
+// message's workflow with _ACK appended (else on the _ACK workflow it came on). The router's own
+// responses are not relayed messages: an answer to one ends here. False when no such message is
+// stored: the response keeps the address of its receiver, if any, and otherwise becomes a dead
+// letter (never answered). Responses the router built itself are already addressed this way.
+bool addressByCorrelation(Store& store, Message& m) {
+  const MessageHeader& h = m.header;
+  if (h.format != MessageFormat::kItk3 || h.kind != MessageKind::kItk3Response ||
+      h.acknowledged_tracking_id.empty() || m.origin.transport == "router") {
+    return false;
+  }
+  auto ids = store.findByTrackingId(h.acknowledged_tracking_id);
+  if (!ids.ok()) return false;
+  for (auto it = ids->rbegin(); it != ids->rend(); ++it) {
+    auto original = store.loadHeader(*it);
+    if (!original.ok()) continue;
+    const Message& o = **original;
+    if (o.header.format != MessageFormat::kItk3 || o.origin.transport == "router" ||
+        (o.header.kind != MessageKind::kBusiness && o.header.kind != MessageKind::kItk3Response)) {
+      continue;
+    }
+    const std::string* from = o.origin.attribute(itk3::kAttrMeshFrom);
+    std::string reply_to = from && !from->empty() ? *from : o.header.sender_address;
+    if (reply_to.empty()) continue;
+    const std::string receiver = h.addresses.empty() ? std::string() : h.addresses.front();
+    m.header.addresses = {std::move(reply_to)};
+    if (!m.origin.attribute(itk3::kAttrMeshReplyWorkflow)) {
+      std::string workflow;
+      const std::string* asked = o.origin.attribute(itk3::kAttrMeshWorkflow);
+      const std::string* came = m.origin.attribute(itk3::kAttrMeshWorkflow);
+      if (asked && !asked->empty())
+        workflow = itk3::ackWorkflow(*asked);
+      else if (came && itk3::isAckWorkflow(*came))
+        workflow = *came;
+      if (!workflow.empty()) {
+        m.origin.attributes.emplace_back(std::string(itk3::kAttrMeshReplyWorkflow),
+                                         std::move(workflow));
+      }
+    }
+    log::info("message.correlated", {{"tracking_id", h.tracking_id},
+                                     {"acknowledges", h.acknowledged_tracking_id},
+                                     {"original", static_cast<long long>(*it)},
+                                     {"address", m.header.addresses.front()},
+                                     {"receiver", receiver}});
+    return true;
+  }
+  log::warn("message.uncorrelated", {{"tracking_id", h.tracking_id},
+                                     {"acknowledges", h.acknowledged_tracking_id},
+                                     {"reason", "no ITK3 message with that id to answer"}});
+  return false;
 }
 
 }  // namespace
@@ -86,6 +121,7 @@ void Router::accept(Message message, AcceptCallback done) {
   }
   TimePoint now = clock_.now();
   if (message.received_at == TimePoint{}) message.received_at = now;
+  addressByCorrelation(store_, message);
   Plan p = plan(*table, message.header, now);
 
   // Request/response services are proxied now and the response relayed (spec/itk2.md §4.3).
@@ -223,14 +259,19 @@ void Router::proxySynchronously(Message message, const Route& route, const Endpo
 namespace {
 
 // The delivered delivery a failure report is about: the one the next hop gave `remote_id`, else
-// the one delivered on `transport` for the message with that tracking id.
-std::optional<DeliveryTask> reportedDelivery(Store& store, const DeliveryFailureReport& report) {
+// the one delivered on `transport` for the message with that tracking id. `in_flight` is set when
+// none is found but the message has an attempt whose outcome is not recorded yet: the next hop can
+// report on a message (MESH error 12, EPL-15x) before the router has written down that it took it.
+std::optional<DeliveryTask> reportedDelivery(Store& store, const DeliveryFailureReport& report,
+                                             bool* in_flight) {
+  *in_flight = false;
   auto pick = [&](const std::vector<int64_t>& message_ids,
                   bool by_remote_id) -> std::optional<DeliveryTask> {
     for (int64_t id : message_ids) {
       auto deliveries = store.deliveriesOf(id);
       if (!deliveries.ok()) continue;
       for (const auto& d : *deliveries) {
+        if (d.state == DeliveryState::kInFlight) *in_flight = true;
         if (d.state != DeliveryState::kDelivered) continue;
         if (by_remote_id ? d.remote_id == report.remote_id : !d.remote_id.empty()) return d;
       }
@@ -252,7 +293,17 @@ std::optional<DeliveryTask> reportedDelivery(Store& store, const DeliveryFailure
 
 void Router::reportDeliveryFailure(DeliveryFailureReport report,
                                    std::function<void(Status)> done) {
-  auto delivery = reportedDelivery(store_, report);
+  bool in_flight = false;
+  auto delivery = reportedDelivery(store_, report, &in_flight);
+  if (!delivery && in_flight) {
+    // Not refused for good: the transport keeps the report and offers it again.
+    log::info("delivery.report_deferred", {{"transport", report.transport},
+                                           {"report_id", report.report_id},
+                                           {"tracking_id", report.tracking_id},
+                                           {"reason", "the reported delivery is still in flight"}});
+    done(Status::unavailable("the delivery the report is about is still in flight"));
+    return;
+  }
   if (!delivery) {
     log::warn("delivery.report_unmatched", {{"transport", report.transport},
                                             {"report_id", report.report_id},

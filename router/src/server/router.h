@@ -55,8 +55,10 @@ class Router final : public InboundSink {
   void reportUnreadable(const Origin& from, const Status& why) override;
   // Finds the delivery (by the next hop's id, else the tracking id it was sent with) and records
   // it as failed late: a dead letter whose sender is then answered like any other. A report about
-  // nothing the store knows (or already failed) is logged and answered OK, so its transport does
-  // not offer it for ever.
+  // a message whose attempt is still in flight (its outcome, with the next hop's id, not yet
+  // recorded) is answered kUnavailable, so the transport offers it again. A report about nothing
+  // the store knows (or already failed) is logged and answered OK, so its transport does not
+  // offer it for ever.
   void reportDeliveryFailure(DeliveryFailureReport report,
                              std::function<void(Status)> done) override;
 

@@ -233,6 +233,21 @@ TEST(MeshConfig, TransportAndEndpointOptions) {
   EXPECT_FALSE(parseEndpoint(YAML::Load("{mailbox: A, colour: red}")).ok());
 }
 
+// routing-rules/examples/itk3-mesh.yaml (whose table the routing tests load with stand-in
+// transports): its mesh endpoints are what this transport accepts.
+TEST(MeshConfig, TheItk3ExampleTablesEndpointsParse) {
+  YAML::Node table =
+      YAML::LoadFile(std::string(ITK_SOURCE_DIR) + "/routing-rules/examples/itk3-mesh.yaml");
+  int mesh = 0;
+  for (const auto& kv : table["endpoints"]) {
+    if (kv.second["transport"].as<std::string>() != "mesh") continue;
+    ++mesh;
+    auto ep = parseEndpoint(kv.second);
+    EXPECT_TRUE(ep.ok()) << kv.first.as<std::string>() << ": " << ep.status().toString();
+  }
+  EXPECT_EQ(mesh, 3);
+}
+
 TEST_F(MeshTransportTest, Itk3InboundIsAcceptedThenAcknowledged) {
   std::string bundle = fixture("gpconnect-consultation_report.xml");
   if (bundle.empty()) GTEST_SKIP() << "no fixtures";
@@ -338,6 +353,32 @@ TEST_F(MeshTransportTest, GarbageGets10009WithTheUnreadableIdAndAcksAreNeverAnsw
   EXPECT_EQ(sink_.with([&] { return sink_.unreadable.size(); }), 2u);
 }
 
+TEST_F(MeshTransportTest, TooLargeIsAnswered20015WithTheIdOnlyWhenAnInfAckWasRequested) {
+  std::string asks = fixture("gpconnect-consultation_report.xml");  // 60932 bytes, InfAck wanted
+  if (asks.empty()) GTEST_SKIP() << "no fixtures";
+  std::string quiet = asks;  // the same without InfAckRequested
+  size_t flag = quiet.find("value=\"true\"", quiet.find("InfAckRequested"));
+  ASSERT_NE(flag, std::string::npos);
+  quiet.replace(flag, 12, "value=\"false\"");
+  std::string a = server_.inject("MESHGP0001", "X26ABC1", "GPFED_CONSULT_REPORT", asks);
+  std::string q = server_.inject("X26ABC2", "X26ABC1", "GPFED_CONSULT_REPORT", quiet);
+  // Over the limit, yet downloaded (up to twice the limit) so that it can be answered.
+  startTransport(config() + "max_message_bytes: 40000\n");
+  ASSERT_TRUE(
+      eventually([&] { return status(a) == "acknowledged" && status(q) == "acknowledged"; }));
+  auto accepted = sink_.with([&] { return sink_.accepted; });
+  ASSERT_EQ(accepted.size(), 1u);  // one answer; neither message was taken
+  const Message& r = accepted[0];
+  // The Bundle read whole: the response names it (not UNREADABLE-IN-ORIGINAL-MESSAGE).
+  EXPECT_EQ(r.header.acknowledged_tracking_id, "ea7221b8-3cc0-4b11-bc95-585b056b5428");
+  EXPECT_EQ(r.header.addresses, std::vector<std::string>{"MESHGP0001"});
+  auto back = itk3::readMessageBundle(*r.body);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->responseCodes(), std::vector<std::string>{"20015"});
+  EXPECT_EQ(back->header.handling.sender_reference, "846ebe66-5ff8-4499-bc57-a112d3d0daa3");
+  EXPECT_EQ(sink_.with([&] { return sink_.unreadable.size(); }), 2u);
+}
+
 TEST_F(MeshTransportTest, ReportsBecomeDeliveryFailuresAndWaitForTheRouter) {
   sink_.take_reports = false;
   boost::json::object report{{"mailbox_id", "X26ABC1"},        {"code", "14"},
@@ -360,8 +401,10 @@ TEST_F(MeshTransportTest, ReportsBecomeDeliveryFailuresAndWaitForTheRouter) {
 
 TEST_F(MeshTransportTest, AFullPageOf500IsFollowedAtOnce) {
   for (int i = 0; i < 502; ++i) {
-    std::string de = std::regex_replace(std::string(kDe), std::regex("7D6F23E0"),
-                                        "T" + std::to_string(100000 + i));
+    // Appended, not "T" + string: GCC 12 -O3 misreports that as an overlapping copy.
+    std::string id = std::to_string(100000 + i);
+    id.insert(0, 1, 'T');
+    std::string de = std::regex_replace(std::string(kDe), std::regex("7D6F23E0"), id);
     server_.inject("X26ABC2", "X26ABC1", "TOC_DISCH_DMS", de);
   }
   startTransport(config("1h"));  // no second timed poll within the test

@@ -196,6 +196,29 @@ TEST_F(LoaderTest, defaults_apply_to_routes_in_earlier_files) {
   EXPECT_EQ(r.table->routes()[0].mode, RouteMode::kSyncProxy);
 }
 
+TEST_F(LoaderTest, infrastructure_ack_defaults_to_the_endpoint_and_a_route_can_take_it_over) {
+  const std::string yaml =
+      "defaults: {infrastructure_ack: endpoint}\n"
+      "endpoints: {e: {transport: loopback}}\n"
+      "routes:\n"
+      "  - name: passes-acks-through\n    endpoint: e\n    match: {address: a}\n"
+      "  - name: acks-itself\n    endpoint: e\n    match: {address: b}\n"
+      "    infrastructure_ack: router\n";
+  TableLoadResult r = loadRoutingSources({{"a.yaml", yaml}}, transports_);
+  ASSERT_NE(r.table, nullptr);
+  EXPECT_FALSE(r.table->routes()[0].router_infack);
+  EXPECT_TRUE(r.table->routes()[1].router_infack);
+
+  TableLoadResult bad = loadRoutingSources(
+      {{"b.yaml", "endpoints: {e: {transport: loopback}}\nroutes:\n  - name: r\n    endpoint: e\n"
+                  "    infrastructure_ack: sometimes\n"}},
+      transports_);
+  ASSERT_EQ(bad.table, nullptr);
+  ASSERT_EQ(bad.errors.size(), 1u);
+  EXPECT_EQ(bad.errors[0].toString(),
+            "b.yaml:5: error: infrastructure_ack must be endpoint or router, not 'sometimes'");
+}
+
 TEST_F(LoaderTest, reads_files_from_disk) {
   TempDir dir;
   std::string file = dir.write("hub.yaml", kHub);

@@ -191,5 +191,108 @@ TEST_F(RouterTest, AnAcceptedAckResolvesWhatItsOriginalsDeliveryExpected) {
   EXPECT_EQ(store_.deliveriesOf(ack_outcome.message_id)->at(0).route, "back-to-sender");
 }
 
+// A next hop may report on a message before the router has recorded that it took it.
+TEST_F(RouterTest, AReportOnADeliveryStillInFlightIsDeferredThenRecorded) {
+  AcceptOutcome o = send(message("T-report"));
+  auto c = test::claimNow(store_, clock_.now());
+  ASSERT_EQ(c->tasks.size(), 1u);
+  DeliveryFailureReport report;
+  report.transport = "mesh";
+  report.remote_id = "MESH-1";
+  report.tracking_id = "T-report";
+  report.code = "14";
+  report.description = "not collected";
+  report.report_id = "REPORT-1";
+  auto reportNow = [&] {
+    std::promise<Status> p;
+    router_->reportDeliveryFailure(report, [&](Status s) { p.set_value(s); });
+    return p.get_future().get();
+  };
+  // In flight: refused for now, so the transport offers it again.
+  EXPECT_EQ(reportNow().code(), Code::kUnavailable);
+  AttemptRecord rec =
+      test::outcome(c->tasks[0].delivery_id, AttemptRecord::Next::kDelivered, clock_.now());
+  rec.remote_id = "MESH-1";
+  ASSERT_TRUE(test::recordNow(store_, rec).ok());
+  EXPECT_TRUE(reportNow().ok());
+  auto d = store_.deliveriesOf(o.message_id);
+  ASSERT_EQ(d->size(), 1u);
+  EXPECT_EQ(d->at(0).state, DeliveryState::kDeadLetter);
+  EXPECT_EQ(d->at(0).cause, DeadLetterCause::kReportedFailure);
+  EXPECT_EQ(d->at(0).last_error, "14: not collected");
+  // About nothing the store knows: taken (and logged), not offered for ever.
+  report.remote_id = "MESH-2";
+  report.tracking_id = "T-unknown";
+  EXPECT_TRUE(reportNow().ok());
+}
+
+// ITK3: an ITK3 response from a peer goes back the way the message it answers came.
+TEST_F(RouterTest, AnItk3ResponseIsAddressedByCorrelationWithItsOriginal) {
+  Message original = message("itk3-orig", {"urn:nhs-uk:addressing:ods:TRUST:A"});
+  original.header.format = MessageFormat::kItk3;
+  original.origin.transport = "mesh";
+  original.origin.attributes = {{"mesh.from", "SENDERMBX"}, {"mesh.workflow", "DIGMED_FLU_VAC"}};
+  ASSERT_EQ(send(original).kind, AcceptOutcome::Kind::kAccepted);
+
+  auto response = [](const std::string& id, std::vector<std::string> addresses) {
+    Message r = test::makeMessage(id, TimePoint{}, "RECIPMBX");
+    r.header.format = MessageFormat::kItk3;
+    r.header.kind = MessageKind::kItk3Response;
+    r.header.addresses = std::move(addresses);
+    r.header.acknowledged_tracking_id = "itk3-orig";
+    r.origin.transport = "mesh";
+    r.origin.attributes = {{"mesh.from", "RECIPMBX"}, {"mesh.workflow", "DIGMED_FLU_VAC_ACK"}};
+    return r;
+  };
+  // No receiver: the original's mailbox, on its workflow's _ACK partner.
+  AcceptOutcome o = send(response("itk3-resp-1", {}));
+  ASSERT_EQ(o.kind, AcceptOutcome::Kind::kAccepted);
+  auto stored = store_.loadHeader(o.message_id);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ((*stored)->header.addresses, std::vector<std::string>{"SENDERMBX"});
+  ASSERT_NE((*stored)->origin.attribute("mesh.reply_workflow"), nullptr);
+  EXPECT_EQ(*(*stored)->origin.attribute("mesh.reply_workflow"), "DIGMED_FLU_VAC_ACK");
+  auto d = store_.deliveriesOf(o.message_id);
+  ASSERT_EQ(d->size(), 1u);
+  EXPECT_EQ(d->at(0).address, "SENDERMBX");
+
+  // A receiver named by ODS code gives way to the mailbox (MESH cannot send to an ODS code).
+  o = send(response("itk3-resp-2", {"urn:nhs-uk:addressing:ods:SENDERORG"}));
+  EXPECT_EQ(store_.deliveriesOf(o.message_id)->at(0).address, "SENDERMBX");
+
+  // Full Acknowledgement: the original sender acknowledges the recipient's business response;
+  // that goes back to the recipient. An answer to one of the router's own responses ends here.
+  Message acknowledging = response("itk3-resp-ack", {});
+  acknowledging.header.acknowledged_tracking_id = "itk3-resp-1";
+  acknowledging.origin.attributes = {{"mesh.from", "SENDERMBX"},
+                                     {"mesh.workflow", "DIGMED_FLU_VAC_ACK"}};
+  o = send(acknowledging);
+  EXPECT_EQ(store_.deliveriesOf(o.message_id)->at(0).address, "RECIPMBX");
+  Message ours = response("itk3-router-resp", {"SENDERMBX"});
+  ours.origin.transport = "router";
+  ASSERT_EQ(send(ours).kind, AcceptOutcome::Kind::kAccepted);
+  Message about_ours = response("itk3-resp-4", {});
+  about_ours.header.acknowledged_tracking_id = "itk3-router-resp";
+  o = send(about_ours);
+  EXPECT_EQ(store_.deliveriesOf(o.message_id)->at(0).state, DeliveryState::kDeadLetter);
+  EXPECT_EQ(store_.deliveriesOf(o.message_id)->at(0).address, "");
+
+  // Nothing to correlate with: unaddressed, a dead letter (whose sender is never answered).
+  Message stray = response("itk3-resp-3", {});
+  stray.header.acknowledged_tracking_id = "never-seen";
+  o = send(stray);
+  d = store_.deliveriesOf(o.message_id);
+  ASSERT_EQ(d->size(), 1u);
+  EXPECT_EQ(d->at(0).state, DeliveryState::kDeadLetter);
+  EXPECT_EQ(d->at(0).cause, DeadLetterCause::kUnroutable);
+
+  // An ITK2 acknowledgement keeps its own address list.
+  Message ack = message("itk2-ack", {"urn:nhs-uk:addressing:ods:SENDER"});
+  ack.header.kind = MessageKind::kInfrastructureAck;
+  ack.header.acknowledged_tracking_id = "itk3-orig";
+  o = send(ack);
+  EXPECT_EQ(store_.deliveriesOf(o.message_id)->at(0).address, "urn:nhs-uk:addressing:ods:SENDER");
+}
+
 }  // namespace
 }  // namespace itk

@@ -475,11 +475,22 @@ class Mailbox final : public std::enable_shared_from_this<Mailbox> {
     auto bytes = std::make_shared<const std::string>(std::move(m.data));
     Origin origin = originOf(id, m.headers);
     if (bytes->size() > tc_->max_message_bytes) {
-      // The header still says who to answer, if it can be read.
+      // The header still says who to answer, if it can be read: the reader fills `too_large`
+      // only when it fails, so a Bundle that reads whole is described here.
       itk3::ReadFailure too_large;
       itk3::ReadOptions options;
       options.limits.max_bytes = bytes->size();
-      (void)itk3::readMessageBundle(*bytes, options, &too_large);
+      auto whole = itk3::readMessageBundle(*bytes, options, &too_large);
+      if (whole.ok()) {
+        const itk3::MessageHeaderResource& h = whole->header;
+        too_large.header_complete = true;
+        too_large.header_id = h.id;
+        too_large.source_endpoint = h.source_endpoint;
+        too_large.sender_reference = h.handling.sender_reference;
+        too_large.inf_ack_requested = h.handling.inf_ack_requested;
+        too_large.bus_ack_requested = h.handling.bus_ack_requested;
+        too_large.is_response = whole->isResponse();
+      }
       too_large.status =
           Status::invalid("the message is " + std::to_string(bytes->size()) +
                           " bytes; the limit is " + std::to_string(tc_->max_message_bytes))
@@ -709,22 +720,6 @@ void MeshTransport::send(OutboundMessage out, const EndpointSpec& endpoint, Send
   });
 }
 
-// The handle given to the app; implementation objects are shared with pending callbacks.
-class MeshHandle final : public Transport {
- public:
-  explicit MeshHandle(std::shared_ptr<MeshTransport> impl) : impl_(std::move(impl)) {}
-  ~MeshHandle() override { impl_->stopAccepting(); }
-  Status start(InboundSink& sink) override { return impl_->start(sink); }
-  void stopAccepting() override { impl_->stopAccepting(); }
-  bool ready() const override { return impl_->ready(); }
-  void send(OutboundMessage m, const EndpointSpec& e, SendCallback d) override {
-    impl_->send(std::move(m), e, std::move(d));
-  }
-
- private:
-  std::shared_ptr<MeshTransport> impl_;
-};
-
 class MeshFactory final : public TransportFactory {
  public:
   explicit MeshFactory(ExchangeFactory exchanges) : exchanges_(std::move(exchanges)) {}
@@ -748,7 +743,8 @@ class MeshFactory final : public TransportFactory {
       mailboxes.push_back(std::make_shared<Mailbox>(holder, mc, ctx, std::move(*exchange)));
     }
     auto impl = std::make_shared<MeshTransport>(holder, ctx, std::move(mailboxes));
-    return std::unique_ptr<Transport>(std::make_unique<MeshHandle>(std::move(impl)));
+    return std::unique_ptr<Transport>(
+        std::make_unique<SharedTransport<MeshTransport>>(std::move(impl)));
   }
 
  private:

@@ -17,8 +17,9 @@
 //                   one (MESH GPPROVIDER routing, §1.2), so the recipient is then the MESH mailbox
 //                   the message was sent to, which only the transport knows; the MESH transport
 //                   fills in that mailbox id for business messages (see transports/mesh).
-//                   Responses keep an empty list unless they name a receiver: they go back to the
-//                   original's sender by correlation (acknowledged_tracking_id), not by address.
+//                   Responses keep an empty list unless they name a receiver; the Router
+//                   addresses a response from a peer by correlation (acknowledged_tracking_id ->
+//                   the original -> the mailbox it came from), see docs/ITK3-MESH.md.
 //   sender_address  MessageHeader.source.endpoint (the sender's MESH mailbox, GPCM requirement)
 //   audit_identity  the sender organisation as "urn:nhs-uk:identity:ods:<ODS>" when
 //                   MessageHeader.sender resolves to one, else the sender reference as written
