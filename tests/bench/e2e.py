@@ -1206,7 +1206,8 @@ def main():
     p.add_argument("--backlog-restarts", type=int, default=None)
     p.add_argument("--drain-seconds", type=float, default=None)
     p.add_argument("--variants",
-                   default="router,router:log=warn,router:durability=os,nginx,nginx:workers=1",
+                   default="router,router:concurrency=64,router:log=warn,router:durability=os,"
+                           "nginx,nginx:workers=1",
                    help="the variants phase: SYSTEM[:KEY=VALUE;...] (keys: log, durability, "
                         "threads, "
                         "concurrency, env=NAME=VALUE, bin=PATH for the router; workers, access_log "
