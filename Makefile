@@ -33,6 +33,9 @@ test: deps
 	cmake --build build/test -j $(JOBS)
 	cd build/test && ctest $(CTEST_ARGS) $(ARGS)
 
+# Benchmarks in a Release build: Google Benchmark cases, then the end-to-end benchmark (the router
+# against nginx; docs/PERFORMANCE.md). QUICK=1: a smoke run of a few minutes; E2E=0: skip the
+# end-to-end part; E2E_ARGS="...": options for tests/bench/e2e.py.
 bench: deps
 	$(call configure,build/bench,-DCMAKE_BUILD_TYPE=Release -DITK_BUILD_TESTS=OFF -DITK_BUILD_BENCH=ON)
 	cmake --build build/bench -j $(JOBS)

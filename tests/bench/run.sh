@@ -3,9 +3,16 @@
 # cases interleaved at random and repeated, then prints each case's median throughput and its
 # ratio to the baseline of its group ("<group>/...Baseline"). The machine's speed drifts by up
 # to 1.9x over minutes (DESIGN.md §3): only ratios measured in one interleaved run mean anything.
-# Environment: REPETITIONS (default 15), MIN_TIME seconds per repetition (default 0.5).
+# Then runs the end-to-end benchmark (tests/bench/e2e.py: the real router against nginx, MESH,
+# a 1,000,000-message backlog; about 25 minutes) unless E2E=0.
+# Environment: REPETITIONS (default 15), MIN_TIME seconds per repetition (default 0.5);
+# QUICK=1 for a smoke run of a few minutes (3 repetitions, a 20,000-message restart test,
+# e2e.py --quick); E2E_ARGS: more options for e2e.py (see tests/bench/e2e.py --help).
 set -euo pipefail
 build=${1:-build/bench}
+if [ "${QUICK:-0}" = 1 ]; then
+  export REPETITIONS=${REPETITIONS:-3} MIN_TIME=${MIN_TIME:-0.2} ITK_BENCH_QUEUED=${ITK_BENCH_QUEUED:-20000}
+fi
 out="$build/bench-results"
 mkdir -p "$out"
 shopt -s nullglob
@@ -36,3 +43,10 @@ for group, cases in sorted(groups.items()):
         print(line)
 PY
 done
+if [ "${E2E:-1}" != 0 ]; then
+  echo "== end to end (tests/bench/e2e.py)"
+  quick=()
+  [ "${QUICK:-0}" = 1 ] && quick=(--quick)
+  # shellcheck disable=SC2086  # E2E_ARGS is a list of options
+  python3 "$(dirname "$0")/e2e.py" --build "$build" "${quick[@]}" ${E2E_ARGS:-}
+fi

@@ -19,20 +19,18 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <future>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "itk/log.h"
 #include "itk/store.h"
+#include "queue_fill.h"
 #include "store/sqlite_store.h"
 
 namespace itk {
@@ -57,32 +55,6 @@ std::shared_ptr<const std::string> bodyOf(size_t bytes) {
 
 // The 5.8 KB SOAP+DE message of DESIGN.md §3.
 const std::shared_ptr<const std::string> kBody = bodyOf(5800);
-
-AcceptRequest request(const std::string& tracking_id, std::shared_ptr<const std::string> body,
-                      TimePoint now) {
-  AcceptRequest r;
-  Message& m = r.message;
-  m.header.service = "urn:nhs-itk:services:201005:SendDocument-v1-0";
-  m.header.interaction = "urn:nhs-itk:interaction:primaryRecipientDocument-v1-0";
-  m.header.tracking_id = tracking_id;
-  m.header.addresses = {"urn:nhs-uk:addressing:ods:RHM:team1"};
-  m.header.sender_address = "urn:nhs-uk:addressing:ods:GP001";
-  m.header.audit_identity = "urn:nhs-uk:identity:ods:GP001";
-  m.header.infack_requested = true;
-  m.origin.transport = "soap";
-  m.origin.peer = "10.0.0.1:50000";
-  m.origin.transport_message_id = "uuid:" + tracking_id;
-  m.body = std::move(body);
-  m.received_at = now;
-  NewDelivery d;
-  d.route = "gp-to-trust";
-  d.endpoint = "trust-soap";
-  d.address = m.header.addresses[0];
-  d.next_attempt_at = now;
-  d.deadline = now + std::chrono::hours(120);
-  r.deliveries.push_back(std::move(d));
-  return r;
-}
 
 // ---- Accept throughput: group commit vs one transaction per message ----
 
@@ -119,7 +91,7 @@ void BM_Accept(benchmark::State& state) {
     if (!g_run->store) break;
     std::promise<bool> done;
     auto id = prefix + std::to_string(g_run->counter++);
-    g_run->store->accept(request(id, kBody, std::chrono::system_clock::now()),
+    g_run->store->accept(bench::queuedRequest(id, kBody, std::chrono::system_clock::now()),
                          [&done](Result<AcceptResult> r) { done.set_value(r.ok()); });
     if (!done.get_future().get()) {
       state.SkipWithError("accept failed");
@@ -168,61 +140,11 @@ fs::path queuedStorePath(size_t queued, size_t body_bytes) {
 Status generateQueue(const fs::path& path, size_t queued, size_t body_bytes) {
   static bool done = false;
   if (done) return {};
-  for (const char* suffix : {"", "-wal", "-shm", "-router.lock"})
-    fs::remove(path.string() + suffix);
-  StoreConfig config;
-  config.path = path.string();
-  config.durability = Durability::kOs;
-  config.group_commit_max_batch = 2048;
-  config.max_queued_writes = 1u << 20;
-  auto opened = SqliteStore::open(config);
-  if (!opened.ok()) return opened.status();
-  Store& store = **opened;
-  const auto t0 = Clock::now();
   const auto body = bodyOf(body_bytes);
-  const size_t threads = 4, window = 4096;  // bounded in-flight accepts per thread
-  std::atomic<bool> failed{false};
-  std::vector<std::thread> workers;
-  for (size_t t = 0; t < threads; ++t) {
-    workers.emplace_back([&, t] {
-      std::atomic<size_t> outstanding{0};
-      std::mutex mu;
-      std::condition_variable cv;
-      TimePoint now = std::chrono::system_clock::now();
-      for (size_t i = t; i < queued; i += threads) {
-        {
-          std::unique_lock lock(mu);
-          cv.wait(lock, [&] { return outstanding < window; });
-          ++outstanding;
-        }
-        store.accept(request("Q-" + std::to_string(i), body, now), [&](Result<AcceptResult> r) {
-          if (!r.ok()) failed = true;
-          {
-            std::lock_guard lock(mu);
-            --outstanding;
-          }
-          cv.notify_one();
-        });
-      }
-      std::unique_lock lock(mu);
-      cv.wait(lock, [&] { return outstanding == 0; });
-    });
-  }
-  for (auto& w : workers) w.join();
-  if (failed) return Status::storeError("generating the queue failed");
-  // 256 deliveries in flight when "the process died".
-  std::promise<Result<ClaimResult>> claimed;
-  ClaimRequest claim;
-  claim.now = std::chrono::system_clock::now();
-  claim.limit = 256;
-  claim.default_room = 256;
-  store.claimDue(claim, [&](Result<ClaimResult> r) { claimed.set_value(std::move(r)); });
-  auto c = claimed.get_future().get();
-  if (!c.ok()) return c.status();
-  std::fprintf(stderr, "generated %zu queued messages (%zu-byte bodies) in %.1f s, file %.0f MB\n",
-               queued, body_bytes, std::chrono::duration<double>(Clock::now() - t0).count(),
-               static_cast<double>(fs::file_size(path)) / 1e6);
-  opened->reset();
+  Status s = bench::fillQueue(path, queued, [&body](size_t i, TimePoint now) {
+    return bench::queuedRequest("Q-" + std::to_string(i), body, now);
+  });
+  if (!s.ok()) return s;
   done = true;
   g_generated.push_back(path);
   return {};

@@ -430,6 +430,11 @@ Status SqliteStore::init() {
     if (!s.ok()) return s;
     auto ckpt = Db::open(config_.path, SQLITE_OPEN_READWRITE, vfs_, config_.busy_timeout);
     if (!ckpt.ok()) return ckpt.status();
+    // A connection finds out that the database is in WAL mode when it first reads it; until
+    // then sqlite3_wal_checkpoint_v2 on it copies nothing and still answers SQLITE_OK (the WAL
+    // then grew to the hard limit below and the writer checkpointed inline). Read once.
+    s = (*ckpt)->exec("SELECT count(*) FROM sqlite_master");
+    if (!s.ok()) return s;
     checkpoint_db_ = std::move(*ckpt);
     sqlite3_wal_hook(w.handle(), &SqliteStore::walHook, this);
     s = w.exec("BEGIN IMMEDIATE");
@@ -468,6 +473,7 @@ int SqliteStore::walHook(void* self, sqlite3* db, const char*, int pages) {
   const size_t wal = static_cast<size_t>(pages);
   const size_t threshold = std::max<size_t>(store->config_.checkpoint_pages, 1);
   if (wal >= threshold * kWalHardLimitFactor) {
+    std::lock_guard run(store->checkpoint_run_mu_);
     int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     if (rc != SQLITE_OK)
       log::warn("store.checkpoint_failed",
@@ -491,8 +497,12 @@ void SqliteStore::checkpointLoop() {
     lock.unlock();
     // PASSIVE: copies what it can without blocking the writer or readers; the writer starts
     // the WAL over once a checkpoint has copied everything.
-    int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                       nullptr, nullptr);
+    int rc;
+    {
+      std::lock_guard run(checkpoint_run_mu_);
+      rc = sqlite3_wal_checkpoint_v2(checkpoint_db_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                     nullptr, nullptr);
+    }
     if (rc != SQLITE_OK && rc != SQLITE_BUSY)
       log::warn("store.checkpoint_failed",
                 {{"error", checkpoint_db_->error(rc, "checkpoint").toString()}});
@@ -1320,7 +1330,11 @@ Result<PruneStats> SqliteStore::prune(TimePoint now) {
   if (!reclaimed.ok()) return reclaimed.status();
   stats.bytes_reclaimed = *reclaimed;
   Status checkpoint = call<Status>(
-      [](Db& db) { return db.exec("PRAGMA wal_checkpoint(TRUNCATE)"); }, /*alone=*/true);
+      [this](Db& db) {
+        std::lock_guard run(checkpoint_run_mu_);
+        return db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      },
+      /*alone=*/true);
   if (!checkpoint.ok()) log::warn("store.checkpoint_failed", {{"error", checkpoint.toString()}});
   return stats;
 }

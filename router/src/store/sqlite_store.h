@@ -149,6 +149,9 @@ class SqliteStore final : public Store {
 
   // Background checkpointing (router mode).
   std::unique_ptr<sqlite::Db> checkpoint_db_;
+  // One checkpoint at a time (background, the writer's at the WAL's hard limit, retention's):
+  // SQLite answers a second one SQLITE_BUSY and skips it.
+  std::mutex checkpoint_run_mu_;
   std::mutex checkpoint_mu_;
   std::condition_variable checkpoint_cv_;
   bool checkpoint_wanted_ = false;

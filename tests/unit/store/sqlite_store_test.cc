@@ -11,6 +11,7 @@
 
 #include "support/fault_vfs.h"
 #include "support/manual_clock.h"
+#include "support/process.h"
 #include "support/store_builders.h"
 #include "support/temp_dir.h"
 
@@ -138,6 +139,22 @@ TEST_F(SqliteStoreTest, OsDurabilityDoesNotSyncEveryCommit) {
             .ok());
   // synchronous=NORMAL in WAL mode syncs only at checkpoints, which 20 small commits do not reach.
   EXPECT_EQ(FaultVfs::instance().counters().wal_syncs - before, 0);
+}
+
+// Checkpoints run off the commit path: past checkpoint_pages the background checkpointer copies
+// the WAL into the database file while the store stays open (it used to copy nothing: its
+// connection had never read the database, so SQLite did not treat it as a WAL connection).
+TEST_F(SqliteStoreTest, TheBackgroundCheckpointerCopiesTheWalIntoTheDatabase) {
+  config_.checkpoint_pages = 32;  // the hard limit, where the writer checkpoints itself, is 512
+  auto store = open(config_);
+  ASSERT_NE(store, nullptr);
+  const auto before = std::filesystem::file_size(config_.path);
+  // 60 bodies of 4 KB in one commit: ~130 WAL pages, past the threshold, short of the limit.
+  for (const auto& r : acceptMany(*store, 60, "C", std::string(4096, 'x'), /*hold=*/true))
+    ASSERT_TRUE(r.ok()) << r.status().toString();
+  auto copied = [&] { return std::filesystem::file_size(config_.path) >= before + 60 * 4096; };
+  EXPECT_TRUE(test::eventually(copied))
+      << "database file " << std::filesystem::file_size(config_.path) << " bytes, was " << before;
 }
 
 TEST_F(SqliteStoreTest, ReopeningRecoversInFlightDeliveries) {
