@@ -16,8 +16,8 @@ PACKAGES=(
   openssl curl procps libxml2-utils sqlite3 python3 python3-zeep
   # servers the tests start themselves on 127.0.0.1
   postgresql prometheus
-  # benchmarks (make bench)
-  nginx-light gnuplot-nox libbenchmark-dev
+  # benchmarks (make bench; perf profiles the router where the kernel allows it)
+  nginx-light gnuplot-nox libbenchmark-dev linux-perf
 )
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=(); else SUDO=(sudo); fi
