@@ -27,12 +27,18 @@ using test::eventually;
 // The router's side of the seam, recorded. Thread-safe.
 class RecordingSink final : public InboundSink {
  public:
-  enum class Mode { kAccept, kBusy };
+  enum class Mode { kAccept, kBusy, kHold };
 
   void accept(Message message, AcceptCallback done) override {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     ++accept_calls;
     if (mode == Mode::kBusy) return done(AcceptOutcome::busy(Status::unavailable("busy")));
+    if (mode == Mode::kHold) {
+      // Taken but not answered until release(): how many the transport has in flight at once.
+      held.emplace_back(std::move(message), std::move(done));
+      most_held = std::max(most_held, held.size());
+      return;
+    }
     auto key = std::make_pair(message.header.sender_address, message.header.tracking_id);
     auto it = store.find(key);
     if (it != store.end()) {
@@ -55,6 +61,23 @@ class RecordingSink final : public InboundSink {
     done(take_reports ? Status() : Status::unavailable("not now"));
   }
 
+  // Answers every held accept (outside the lock: the transport may take the next at once).
+  void release() {
+    std::vector<std::pair<Message, AcceptCallback>> taken;
+    {
+      std::lock_guard lock(mu_);
+      taken.swap(held);
+    }
+    for (auto& [message, done] : taken) {
+      std::lock_guard lock(mu_);
+      message.id = static_cast<int64_t>(store.size()) + 1;
+      store.emplace(std::make_pair(message.header.sender_address, message.header.tracking_id),
+                    message);
+      accepted.push_back(message);
+      done(AcceptOutcome::accepted(message.id));
+    }
+  }
+
   template <class F>
   auto with(F f) {
     std::lock_guard lock(mu_);
@@ -70,6 +93,8 @@ class RecordingSink final : public InboundSink {
   std::vector<Message> accepted;
   std::vector<std::pair<Origin, Status>> unreadable;
   std::vector<DeliveryFailureReport> reports;
+  std::vector<std::pair<Message, AcceptCallback>> held;
+  size_t most_held = 0;
 };
 
 // A minimal ITK2 reader standing in for the app's decoder (issue-3 owns the real one).
@@ -399,17 +424,58 @@ TEST_F(MeshTransportTest, ReportsBecomeDeliveryFailuresAndWaitForTheRouter) {
   EXPECT_EQ(r.report_id, id);
 }
 
+// kDe with the tracking id T<100000 + n>-AE1A-...
+std::string numberedDe(int n) {
+  // Appended, not "T" + string: GCC 12 -O3 misreports that as an overlapping copy.
+  std::string id = std::to_string(100000 + n);
+  id.insert(0, 1, 'T');
+  return std::regex_replace(std::string(kDe), std::regex("7D6F23E0"), id);
+}
+
 TEST_F(MeshTransportTest, AFullPageOf500IsFollowedAtOnce) {
-  for (int i = 0; i < 502; ++i) {
-    // Appended, not "T" + string: GCC 12 -O3 misreports that as an overlapping copy.
-    std::string id = std::to_string(100000 + i);
-    id.insert(0, 1, 'T');
-    std::string de = std::regex_replace(std::string(kDe), std::regex("7D6F23E0"), id);
-    server_.inject("X26ABC2", "X26ABC1", "TOC_DISCH_DMS", de);
-  }
+  for (int i = 0; i < 502; ++i)
+    server_.inject("X26ABC2", "X26ABC1", "TOC_DISCH_DMS", numberedDe(i));
   startTransport(config("1h"));  // no second timed poll within the test
   ASSERT_TRUE(eventually([&] { return sink_.with([&] { return sink_.store.size(); }) == 502u; },
                          std::chrono::seconds(120)));
+}
+
+// Several inbox messages are downloaded and accepted at once (so the router's store commits them
+// together), never more than download_concurrency, and each is acknowledged once accepted.
+TEST_F(MeshTransportTest, DownloadsUpToTheConcurrencyAtOnce) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 10; ++i)
+    ids.push_back(server_.inject("X26ABC2", "X26ABC1", "TOC_DISCH_DMS", numberedDe(i)));
+  sink_.mode = RecordingSink::Mode::kHold;
+  startTransport(config("1h", "password", ", download_concurrency: 3"));
+  for (size_t remaining = ids.size(); remaining > 0;) {
+    const size_t expect = std::min<size_t>(3, remaining);
+    ASSERT_TRUE(eventually([&] { return sink_.with([&] { return sink_.held.size(); }) == expect; }))
+        << remaining << " left";
+    sink_.release();
+    remaining -= expect;
+  }
+  for (const auto& id : ids) EXPECT_TRUE(eventually([&] { return status(id) == "acknowledged"; }));
+  EXPECT_EQ(sink_.with([&] { return sink_.most_held; }), 3u);
+  EXPECT_EQ(sink_.with([&] { return sink_.store.size(); }), ids.size());
+}
+
+// download_concurrency 1: one at a time, in the order MESH lists them.
+TEST_F(MeshTransportTest, ConcurrencyOneAcceptsInInboxOrder) {
+  std::vector<std::string> expected;
+  for (int i = 0; i < 6; ++i) {
+    std::string de = numberedDe(i);
+    server_.inject("X26ABC2", "X26ABC1", "TOC_DISCH_DMS", de);
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(de, m, std::regex("trackingid=\"([^\"]+)\"")));
+    expected.push_back(m[1]);
+  }
+  startTransport(config("1h", "password", ", download_concurrency: 1"));
+  ASSERT_TRUE(eventually([&] { return sink_.with([&] { return sink_.accepted.size(); }) == 6u; }));
+  std::vector<std::string> order;
+  for (const auto& m : sink_.with([&] { return sink_.accepted; }))
+    order.push_back(m.header.tracking_id);
+  EXPECT_EQ(order, expected);
 }
 
 TEST_F(MeshTransportTest, SendChunkedWithLocalIdAndEveryOutcome) {

@@ -91,6 +91,9 @@ Result<MailboxConfig> parseMailbox(const YAML::Node& node) {
       ok = duration(v, &m.poll_interval);
     else if (key == "chunk_size")
       ok = size(v, &m.chunk_size) && m.chunk_size > 0 && m.chunk_size < (size_t{100} << 20);
+    else if (key == "download_concurrency")
+      ok = v.IsScalar() && YAML::convert<int>::decode(v, m.download_concurrency) &&
+           m.download_concurrency >= 1 && m.download_concurrency <= 64;
     else if (key == "workflows") {
       ok = v.IsSequence();
       for (const auto& w : v) ok = ok && w.IsScalar() && (m.workflows.push_back(w.Scalar()), true);
@@ -409,12 +412,15 @@ class Mailbox final : public std::enable_shared_from_this<Mailbox> {
     processNext();
   }
 
+  // Keeps up to download_concurrency messages of the listed page in flight; once the page is
+  // done, lists the next workflow filter or schedules the next poll.
   void processNext() {
     if (!accepting_) return;
-    if (next_ < pending_.size()) {
+    while (next_ < pending_.size() && in_flight_ < config_.download_concurrency) {
+      ++in_flight_;
       process(pending_[next_++]);
-      return;
     }
+    if (in_flight_ > 0 || next_ < pending_.size()) return;
     if (++filter_ < config_.workflows.size()) return listNext();
     bool again = full_page_;
     full_page_ = false;
@@ -423,7 +429,10 @@ class Mailbox final : public std::enable_shared_from_this<Mailbox> {
 
   // Called on the strand when one message is settled (acknowledged, left, or failed).
   void settled() {
-    asio::post(strand_, [self = shared_from_this()] { self->processNext(); });
+    asio::post(strand_, [self = shared_from_this()] {
+      --self->in_flight_;
+      self->processNext();
+    });
   }
 
   void process(const std::string& id) {
@@ -644,6 +653,7 @@ class Mailbox final : public std::enable_shared_from_this<Mailbox> {
   // Strand only.
   std::vector<std::string> pending_;
   size_t next_ = 0;
+  int in_flight_ = 0;  // messages of pending_ taken and not yet settled
   size_t filter_ = 0;
   bool full_page_ = false;
 };

@@ -20,6 +20,8 @@
 //           poll_interval: 5m                          # default 5m; 0 or poll: false = send only
 //           chunk_size: 20971520                       # of uncompressed data per chunk
 //           workflows: [TOC_FHIR_IP_DISCH]             # inbox workflow filters; empty: all
+//           download_concurrency: 8                    # inbox messages taken at once (1-64);
+//                                                      # 1: one by one, in the inbox's order
 //
 // Routing-table endpoint:
 //   - name: gp-mailbox
@@ -34,16 +36,17 @@
 //     chunk_size: 20971520     # optional; default the mailbox's
 //
 // Inbound: each mailbox is polled every poll_interval (again at once when a page of 500 ids came
-// back). Each message is downloaded whole (206 until the last chunk), read, handed to the router
-// and acknowledged to MESH only once the router answered kAccepted or kDuplicate; a crash before
-// that leaves it in the inbox, MESH offers it again and the router's de-duplication absorbs it.
-// ITK3 Bundles are read with itk::itk3 (an ITK3 business message with no receiver is addressed
-// to the mailbox it arrived in: GP Connect's GPPROVIDER routing); anything else goes to the
-// TransportContext decoder (ITK2: the DE is the data file). Input that cannot be read is kept in
-// <data_dir>/mesh/rejected/, reported, answered (ITK3: 10009/20006/... to the sender's mailbox on
-// <workflow>_ACK, unless it came on an _ACK workflow) and acknowledged once the answer is durable.
-// REPORT messages become DeliveryFailureReports (InboundSink::reportDeliveryFailure) and are
-// acknowledged once the router has taken them.
+// back). Up to download_concurrency messages of a listed page are in hand at once, so that
+// the router's store commits them together (one fsync). Each message is downloaded whole (206 until
+// the last chunk), read, handed to the router and acknowledged to MESH only once the router
+// answered kAccepted or kDuplicate; a crash before that leaves it in the inbox, MESH offers it
+// again and the router's de-duplication absorbs it. ITK3 Bundles are read with itk::itk3 (an ITK3
+// business message with no receiver is addressed to the mailbox it arrived in: GP Connect's
+// GPPROVIDER routing); anything else goes to the TransportContext decoder (ITK2: the DE is the data
+// file). Input that cannot be read is kept in <data_dir>/mesh/rejected/, reported, answered (ITK3:
+// 10009/20006/... to the sender's mailbox on <workflow>_ACK, unless it came on an _ACK workflow)
+// and acknowledged once the answer is durable. REPORT messages become DeliveryFailureReports
+// (InboundSink::reportDeliveryFailure) and are acknowledged once the router has taken them.
 //
 // Outbound: send() posts the message (local id = tracking id), chunked and gzipped as configured.
 // Outcomes: 202 delivered (remote id = the MESH message id); 5xx, timeouts and connection failures
@@ -79,6 +82,9 @@ struct MailboxConfig {
   std::chrono::milliseconds poll_interval{std::chrono::minutes(5)};
   size_t chunk_size = size_t{20} << 20;
   std::vector<std::string> workflows;
+  // Inbox messages downloaded and accepted at once: their store commits share one fsync (group
+  // commit). 1 takes them strictly one after another, in the order MESH lists them.
+  int download_concurrency = 8;
 };
 
 struct TransportConfig {
