@@ -444,11 +444,13 @@ TEST_F(DtsTransportTest, ASentStatusRecordSuccessIsArchivedWithoutAReport) {
   c.status_records.push_back({"20261125101530", "TRANSFER", "SUCCESS", "00", ""});
   place("SENT", "X26HUBITKOK1.dat", de("OK1"));
   place("SENT", "X26HUBITKOK1.ctl", buildControlFile(c));
-  // Another application's pair in SENT (not our prefix) stays.
+  // Other applications' pairs in SENT stay: another prefix, or ours as the start of theirs.
   place("SENT", "OTHERAPP1.ctl", buildControlFile(c));
+  place("SENT", "X26HUBITKXOK2.ctl", buildControlFile(c));
   ASSERT_TRUE(eventually([&] { return has("ITK/done", "X26HUBITKOK1.ctl"); }, 10s));
   EXPECT_TRUE(has("ITK/done", "X26HUBITKOK1.dat"));
   EXPECT_TRUE(has("SENT", "OTHERAPP1.ctl"));
+  EXPECT_TRUE(has("SENT", "X26HUBITKXOK2.ctl"));
   EXPECT_TRUE(sink_.with([&] { return sink_.reports.empty(); }));
 }
 

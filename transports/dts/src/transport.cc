@@ -468,6 +468,9 @@ class DtsTransport final : public Transport, public std::enable_shared_from_this
   void scanSent() {
     std::set<std::string> ctl;
     list(sent_, &ctl, nullptr);
+    std::erase_if(notes_, [&ctl](const std::string& k) {
+      return k.starts_with("SENT/") && !ctl.count(k.substr(5));
+    });
     for (const std::string& base : ctl) {
       if (!accepting_) return;
       // §6.2: only our own pairs (our prefix, then From_DTS one of ours).
@@ -484,7 +487,12 @@ class DtsTransport final : public Transport, public std::enable_shared_from_this
         movePair(sent_, base, "error", c.status().message());
         continue;
       }
-      if (!config_.ownsMailbox(c->from_dts)) continue;  // another application's, same prefix
+      // Another application's pair (its prefix may begin with ours): we name every pair
+      // <prefix><LocalId>[_<delivery>_<attempt>] and send from our own mailboxes.
+      const std::string named = config_.prefix + c->local_id;
+      if (!config_.ownsMailbox(c->from_dts) || (base != named && !base.starts_with(named + "_"))) {
+        continue;
+      }
       onStatus(sent_, "SENT/", base, *c);
     }
   }
