@@ -323,11 +323,13 @@ TEST_F(DtsTransportTest, ADataPairGoesToTheRouterAndLeavesInOnlyOnceAccepted) {
   EXPECT_EQ(*m.origin.attribute("dts.workflow"), "TOC_DISCH_DMS");
   EXPECT_EQ(*m.origin.attribute("dts.local_id"), "RW1-0001");
 
-  // Not answered yet: still in IN, and not offered twice meanwhile.
-  std::this_thread::sleep_for(100ms);  // several polls
+  // Not answered yet: still in IN, and not offered twice while later polls (the ones that
+  // find the next pair) go by.
+  dropIn("RW1_0002", de("TRACK-1B"), controlFor("X26HUB01DTS", "RW1-0002"));
+  ASSERT_TRUE(eventually([&] { return sink_.with([&] { return sink_.held.size(); }) == 2; }, 10s));
   EXPECT_TRUE(has("IN", "RW1_0001.ctl"));
   EXPECT_TRUE(has("IN", "RW1_0001.dat"));
-  EXPECT_EQ(sink_.with([&] { return sink_.accepted.size(); }), 1u);
+  EXPECT_EQ(sink_.with([&] { return sink_.accepted.size(); }), 2u);
 
   AcceptCallback done = sink_.with([&] { return sink_.held[0]; });
   done(AcceptOutcome::accepted(1));
@@ -354,13 +356,15 @@ TEST_F(DtsTransportTest, PairsForAnotherMailboxOrWorkflowAreLeftAlone) {
   place("IN", "ONLYCTL.ctl", controlFor("X26HUB01DTS", "L5"));  // its .dat is not there (yet)
   dropIn("MINE", de("TRACK-6"), controlFor("X26HUB01DTS", "L6"));
   ASSERT_TRUE(eventually([&] { return has("ITK/processed", "MINE.ctl"); }, 10s));
-  std::this_thread::sleep_for(100ms);
+  // One more pair taken: at least one whole poll has gone by since.
+  dropIn("MINE2", de("TRACK-7"), controlFor("X26HUB01DTS", "L7"));
+  ASSERT_TRUE(eventually([&] { return has("ITK/processed", "MINE2.ctl"); }, 10s));
   for (const char* base : {"FOREIGN", "OTHERWF"}) {
     EXPECT_TRUE(has("IN", std::string(base) + ".ctl")) << base;
     EXPECT_TRUE(has("IN", std::string(base) + ".dat")) << base;
   }
   EXPECT_TRUE(has("IN", "ONLYCTL.ctl"));
-  EXPECT_EQ(sink_.with([&] { return sink_.accepted.size(); }), 1u);
+  EXPECT_EQ(sink_.with([&] { return sink_.accepted.size(); }), 2u);
   EXPECT_TRUE(sink_.with([&] { return sink_.unreadable.empty(); }));
 
   // The .dat arrives: the pair is complete now and is taken.
