@@ -1146,7 +1146,7 @@ set output '{png}'
 set title "Latency by percentile, {size} messages, fixed rate (open loop, from the scheduled send)"
 set logscale x
 set logscale y
-set xtics ("0%" 1, "50%" 2, "90%" 10, "99%" 100, "99.9%" 1000, "99.99%" 10000, "99.999%" 100000)
+set xtics ("0%%" 1, "50%%" 2, "90%%" 10, "99%%" 100, "99.9%%" 1000, "99.99%%" 10000, "99.999%%" 100000)
 set xlabel "percentile"
 set ylabel "latency (ms, log scale)"
 set grid
