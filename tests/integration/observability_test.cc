@@ -357,9 +357,15 @@ TEST(ObservabilityTest, TheExpositionPassesPromtoolAndHasEveryMetricTheDeployFil
   ASSERT_TRUE(fault);
   EXPECT_EQ(fault->status, 500);
 
-  auto metrics = httpGet(router.adminPort(), "/metrics");
-  ASSERT_TRUE(metrics);
-  ASSERT_EQ(metrics->status, 200);
+  // The infack is delivered before the ack tracker has matched it (the match follows its own
+  // store commit): scrape until the match is counted, so every family has a sample.
+  std::optional<HttpReply> metrics;
+  auto scraped = [&] {
+    metrics = httpGet(router.adminPort(), "/metrics");
+    return metrics && metrics->status == 200 &&
+           metrics->body.find("itk_acks_received_total{") != std::string::npos;
+  };
+  ASSERT_TRUE(eventually(scraped, 30s)) << (metrics ? metrics->body : router.log());
   dir.write("metrics.txt", metrics->body);
   ChildProcess check({"/bin/sh", "-c",
                       std::string(ITK_PROMTOOL) + " check metrics < '" + dir / "metrics.txt" + "'"},
