@@ -123,12 +123,22 @@ class SpineTransport final : public Transport, public std::enable_shared_from_th
     ack_client_ = std::move(*ack_client);
     if (config_.listener) {
       std::weak_ptr<SpineTransport> weak = weak_from_this();
-      auto server = http::Server::start(
-          ctx_.io, *config_.listener, [weak](http::Request&& request, http::Responder respond) {
-            auto self = weak.lock();
-            if (!self) return respond(http::Response::text(503, "shutting down\n"));
-            self->handle(std::move(request), std::move(respond));
-          });
+      http::ServerConfig server_config = *config_.listener;
+      prometheus::Counter* tls_failures =
+          &prometheus::BuildCounter()
+               .Name("itk_tls_handshake_failures_total")
+               .Help("Inbound TLS handshakes that failed, by transport and listener")
+               .Register(ctx_.metrics)
+               .Add({{"transport", "spine"}, {"listener", server_config.name}});
+      server_config.on_tls_handshake_failure = [tls_failures] { tls_failures->Increment(); };
+      auto server =
+          http::Server::start(ctx_.io, std::move(server_config),
+                              [weak](http::Request&& request, http::Responder respond) {
+                                auto self = weak.lock();
+                                if (!self)
+                                  return respond(http::Response::text(503, "shutting down\n"));
+                                self->handle(std::move(request), std::move(respond));
+                              });
       if (!server.ok()) return server.status();
       server_ = std::move(*server);
     }
