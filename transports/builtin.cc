@@ -1,8 +1,9 @@
 // The one place that knows every transport built into the binary (explicit registration, no
 // static initialisers).
-#include "itk/transport.h"
 #include "itk/dts/transport.h"
 #include "itk/mesh/transport.h"
+#include "itk/spine/transport.h"
+#include "itk/transport.h"
 #include "loopback/loopback_transport.h"
 #include "soap/soap_transport.h"
 
@@ -13,6 +14,7 @@ void registerBuiltinTransports(TransportRegistry& registry) {
   (void)registry.add(makeLoopbackTransportFactory());
   (void)registry.add(mesh::makeMeshTransportFactory());
   (void)registry.add(makeSoapTransportFactory());
+  (void)registry.add(spine::makeSpineTransportFactory());
 }
 
 }  // namespace itk
