@@ -3,147 +3,15 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdio>
-#include <set>
 
 #include "itk/duration.h"
+#include "itk/http/config_fields.h"
 #include "itk/spine/transport.h"
 
 namespace itk::spine {
 namespace {
 
-// Reads one YAML mapping and reports keys nobody asked for (a misspelt option is an error, not a
-// silent default). The first error wins.
-class Fields {
- public:
-  Fields(const YAML::Node& node, std::string path, Status* error)
-      : node_(node.IsDefined() ? node : YAML::Node()), path_(std::move(path)), error_(error) {
-    if (!node_.IsNull() && !node_.IsMap()) fail(node_, label() + " must be a mapping");
-  }
-  YAML::Node raw(const char* key) {
-    used_.insert(key);
-    if (!node_.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
-    const YAML::Node& map = node_;
-    YAML::Node v = map[key];
-    return v.IsDefined() ? v : YAML::Node(YAML::NodeType::Undefined);
-  }
-  std::string name(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
-  std::string label() const { return path_.empty() ? "the endpoint" : path_; }
-  void str(const char* key, std::string* out, bool required = false) {
-    YAML::Node v = raw(key);
-    if (!v) {
-      if (required) fail(node_, name(key) + " is required");
-      return;
-    }
-    if (!v.IsScalar() || v.Scalar().empty())
-      return fail(v, name(key) + " must be a non-empty string");
-    *out = v.Scalar();
-  }
-  void duration(const char* key, std::chrono::milliseconds* out) {
-    YAML::Node v = raw(key);
-    if (!v) return;
-    std::chrono::milliseconds d{0};
-    if (!v.IsScalar() || !parseDuration(v.Scalar(), &d) || d.count() <= 0)
-      return fail(v, name(key) + " must be a positive duration such as 250ms, 30s or 5m");
-    *out = d;
-  }
-  template <class Int>
-  void integer(const char* key, Int* out, long long min, long long max) {
-    YAML::Node v = raw(key);
-    if (!v) return;
-    long long x = 0;
-    if (!v.IsScalar() || !YAML::convert<long long>::decode(v, x) || x < min || x > max) {
-      return fail(v, name(key) + " must be a whole number from " + std::to_string(min) + " to " +
-                         std::to_string(max));
-    }
-    *out = static_cast<Int>(x);
-  }
-  void boolean(const char* key, bool* out) {
-    YAML::Node v = raw(key);
-    if (v && (!v.IsScalar() || !YAML::convert<bool>::decode(v, *out)))
-      fail(v, name(key) + " must be true or false");
-  }
-  void rejectUnknown() {
-    if (!node_.IsMap()) return;
-    for (const auto& kv : node_)
-      if (!used_.count(kv.first.Scalar()))
-        fail(kv.first, "unknown option " + name(kv.first.Scalar()));
-  }
-  void fail(const YAML::Node& at, const std::string& message) {
-    if (!error_->ok()) return;
-    int line = at && at.IsDefined() ? at.Mark().line + 1 : 0;
-    *error_ =
-        Status::invalid(line > 0 ? message + " (line " + std::to_string(line) + ")" : message);
-  }
-  bool ok() const { return error_->ok(); }
-  const YAML::Node& node() const { return node_; }
-
- private:
-  YAML::Node node_;
-  std::string path_;
-  Status* error_;
-  std::set<std::string> used_;
-};
-
-void readClientTls(Fields f, http::ClientTlsConfig& tls) {
-  f.str("ca", &tls.ca_file);
-  f.str("cert", &tls.cert_file);
-  f.str("key", &tls.key_file);
-  f.str("server_name", &tls.server_name);
-  f.boolean("verify", &tls.verify_peer);
-  f.rejectUnknown();
-  if (f.ok() && tls.cert_file.empty() != tls.key_file.empty())
-    f.fail(f.node(), f.name("cert") + " and " + f.name("key") + " go together");
-}
-
-void readServerTls(Fields f, http::TlsServerConfig& tls) {
-  f.str("cert", &tls.cert_file, true);
-  f.str("key", &tls.key_file, true);
-  f.str("ca", &tls.ca_file);
-  std::string client_cert = "none";
-  YAML::Node cc = f.raw("client_cert");
-  f.str("client_cert", &client_cert);
-  if (client_cert == "none") {
-    tls.client_cert = http::TlsServerConfig::ClientCert::kNone;
-  } else if (client_cert == "optional") {
-    tls.client_cert = http::TlsServerConfig::ClientCert::kOptional;
-  } else if (client_cert == "required") {
-    tls.client_cert = http::TlsServerConfig::ClientCert::kRequired;
-  } else {
-    f.fail(cc, f.name("client_cert") + " must be none, optional or required");
-  }
-  f.rejectUnknown();
-  if (f.ok() && tls.client_cert != http::TlsServerConfig::ClientCert::kNone && tls.ca_file.empty())
-    f.fail(cc, f.name("ca") + " is required to check client certificates");
-}
-
-void readLimits(Fields f, http::ServerLimits& l) {
-  f.integer("max_body_bytes", &l.max_body_bytes, 1024, 1LL << 31);
-  f.integer("max_header_bytes", &l.max_header_bytes, 1024, 1 << 20);
-  f.integer("max_connections", &l.max_connections, 1, 1000000);
-  f.duration("idle_timeout", &l.idle_timeout);
-  f.duration("read_timeout", &l.read_timeout);
-  f.duration("write_timeout", &l.write_timeout);
-  f.rejectUnknown();
-}
-
-// "host:port", "[v6]:port" or a bare port (on 127.0.0.1).
-bool parseListen(const std::string& text, std::string* address, uint16_t* port) {
-  auto colon = text.rfind(':');
-  std::string host = colon == std::string::npos ? "127.0.0.1" : text.substr(0, colon);
-  std::string p = colon == std::string::npos ? text : text.substr(colon + 1);
-  if (host.size() > 1 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  if (host.empty() || p.empty() || p.size() > 5) return false;
-  unsigned n = 0;
-  for (char c : p) {
-    if (c < '0' || c > '9') return false;
-    n = n * 10 + static_cast<unsigned>(c - '0');
-  }
-  if (n > 65535) return false;
-  *address = host;
-  *port = static_cast<uint16_t>(n);
-  return true;
-}
+using Fields = http::ConfigFields;
 
 // ASIDs are digits (SDS gives 12); a YAML number would lose leading zeros, so quote them.
 bool validAsid(const std::string& s) {
@@ -168,7 +36,8 @@ Result<TransportConfig> parseTransportConfig(const YAML::Node& node) {
     if (YAML::Node listen = f.raw("listen")) {
       http::ServerConfig server;
       server.name = "spine";
-      if (!listen.IsScalar() || !parseListen(listen.Scalar(), &server.address, &server.port))
+      if (!listen.IsScalar() ||
+          !http::parseListenAddress(listen.Scalar(), &server.address, &server.port))
         f.fail(listen, f.name("listen") + " must be host:port, e.g. 0.0.0.0:8443");
       c.listener = std::move(server);
     }
@@ -180,18 +49,18 @@ Result<TransportConfig> parseTransportConfig(const YAML::Node& node) {
         f.fail(tls, f.name("tls") + " is for the listener: give listen too");
       } else {
         c.listener->tls.emplace();
-        readServerTls(Fields(tls, f.name("tls"), &error), *c.listener->tls);
+        http::readServerTls(Fields(tls, f.name("tls"), &error), *c.listener->tls);
       }
     }
     if (YAML::Node limits = f.raw("limits")) {
       if (!c.listener)
         f.fail(limits, f.name("limits") + " is for the listener: give listen too");
       else
-        readLimits(Fields(limits, f.name("limits"), &error), c.listener->limits);
+        http::readServerLimits(Fields(limits, f.name("limits"), &error), c.listener->limits);
     }
     if (YAML::Node tls = f.raw("client_tls")) {
       c.client_tls.emplace();
-      readClientTls(Fields(tls, f.name("client_tls"), &error), *c.client_tls);
+      http::readClientTls(Fields(tls, f.name("client_tls"), &error), *c.client_tls);
     }
     if (YAML::Node acks = f.raw("ack_urls")) {
       if (!acks.IsMap()) {
@@ -239,7 +108,7 @@ Result<std::shared_ptr<const Endpoint>> parseEndpoint(const YAML::Node& node) {
     f.str("cpa_id", &ep->cpa_id);
     if (YAML::Node tls = f.raw("tls")) {
       ep->tls.emplace();
-      readClientTls(Fields(tls, "tls", &error), *ep->tls);
+      http::readClientTls(Fields(tls, "tls", &error), *ep->tls);
       if (f.ok() && !https) f.fail(tls, "tls: is given but the url is not https");
     }
     if (f.raw("timeout")) {
