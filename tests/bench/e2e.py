@@ -818,7 +818,7 @@ PROFILE_STAGES = [
     ("logging: one formatted line per event, written at once", ["itk::log::write"]),
     ("delivery: reading the next hop's answer (Xerces SAX)", ["SoapTransport::settle"]),
     ("delivery: building the SOAP request, handing it to the HTTP client",
-     ["SoapTransport::attempt", "SoapTransport::send", "SoapHandle::send"]),
+     ["SoapTransport::attempt", "SoapTransport::send", "SoapTransport>::send"]),
     ("delivery: loading the message from the store (SQLite read)", ["SqliteStore::loadMessage"]),
     ("delivery: dead-letter query at every pump (SQLite read)", ["offerDeadLetters"]),
     ("delivery engine: other", ["DeliveryEngine::"]),

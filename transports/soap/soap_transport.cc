@@ -533,24 +533,6 @@ class SoapTransport final : public Transport, public std::enable_shared_from_thi
   std::map<std::string, std::shared_ptr<http::Client>> clients_;
 };
 
-// What the app holds. The transport itself is shared with callbacks in flight; letting go of
-// the handle closes listeners and pooled connections.
-class SoapHandle final : public Transport {
- public:
-  explicit SoapHandle(std::shared_ptr<SoapTransport> impl) : impl_(std::move(impl)) {}
-  ~SoapHandle() override { impl_->shutdown(); }
-  Status start(InboundSink& sink) override { return impl_->start(sink); }
-  void stopAccepting() override { impl_->stopAccepting(); }
-  bool ready() const override { return impl_->ready(); }
-  void send(OutboundMessage m, const EndpointSpec& e, SendCallback d) override {
-    impl_->send(std::move(m), e, std::move(d));
-  }
-  const SoapTransport& impl() const { return *impl_; }
-
- private:
-  std::shared_ptr<SoapTransport> impl_;
-};
-
 class SoapFactory final : public TransportFactory {
  public:
   std::string_view name() const override { return "soap"; }
@@ -567,7 +549,8 @@ class SoapFactory final : public TransportFactory {
     auto parsed = soap::parseTransportConfig(config);
     if (!parsed.ok()) return parsed.status();
     auto impl = std::make_shared<SoapTransport>(context, std::move(*parsed));
-    return std::unique_ptr<Transport>(std::make_unique<SoapHandle>(std::move(impl)));
+    return std::unique_ptr<Transport>(
+        std::make_unique<SharedTransport<SoapTransport>>(std::move(impl)));
   }
 };
 
@@ -578,8 +561,8 @@ std::unique_ptr<TransportFactory> makeSoapTransportFactory() {
 }
 
 uint16_t soapListenerPort(const Transport& transport, std::string_view name) {
-  const auto* handle = dynamic_cast<const SoapHandle*>(&transport);
-  return handle ? handle->impl().port(name) : 0;
+  const auto* handle = dynamic_cast<const SharedTransport<SoapTransport>*>(&transport);
+  return handle ? handle->impl()->port(name) : 0;
 }
 
 }  // namespace itk

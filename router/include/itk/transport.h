@@ -64,8 +64,8 @@ struct OutboundMessage {
   MessagePtr message;
   int64_t delivery_id = 0;
   std::string route;
-  std::string address;  // the address-list entry this copy is delivered for
-  int attempt = 1;      // 1 for the first attempt
+  std::string address;                       // the address-list entry this copy is delivered for
+  int attempt = 1;                           // 1 for the first attempt
   std::chrono::seconds time_to_live{600};    // e.g. the WS-Security Expires of a SOAP request
   std::chrono::milliseconds timeout{30000};  // how long to wait for the peer's answer
 };
@@ -77,8 +77,8 @@ struct SendResult {
     kPermanent,  // will never succeed (fault 1000/2200/3000, 4xx): dead letter and NACK
   };
   Outcome outcome = Outcome::kDelivered;
-  std::string detail;       // human-readable reason, for logs, audit and NACK diagnostics
-  std::string remote_id;    // an id the peer gave the message (e.g. the MESH message id)
+  std::string detail;     // human-readable reason, for logs, audit and NACK diagnostics
+  std::string remote_id;  // an id the peer gave the message (e.g. the MESH message id)
   std::shared_ptr<const std::string> response;  // synchronous proxy: the peer's response
 
   static SendResult delivered(std::string detail = {}) {
@@ -124,8 +124,14 @@ template <class Impl>
 class SharedTransport final : public Transport {
  public:
   explicit SharedTransport(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
-  // Pollers and timers of the implementation stop with the handle.
-  ~SharedTransport() override { impl_->stopAccepting(); }
+  // Pollers, timers, listeners and pooled connections of the implementation stop with the
+  // handle: its shutdown() where it has one (more than stopAccepting), else stopAccepting().
+  ~SharedTransport() override {
+    if constexpr (requires(Impl & i) { i.shutdown(); })
+      impl_->shutdown();
+    else
+      impl_->stopAccepting();
+  }
   Status start(InboundSink& sink) override { return impl_->start(sink); }
   void stopAccepting() override { impl_->stopAccepting(); }
   bool ready() const override { return impl_->ready(); }

@@ -676,22 +676,6 @@ class SpineTransport final : public Transport, public std::enable_shared_from_th
   std::map<std::string, AwaitingAck> awaiting_;
 };
 
-class SpineHandle final : public Transport {
- public:
-  explicit SpineHandle(std::shared_ptr<SpineTransport> impl) : impl_(std::move(impl)) {}
-  ~SpineHandle() override { impl_->shutdown(); }
-  Status start(InboundSink& sink) override { return impl_->start(sink); }
-  void stopAccepting() override { impl_->stopAccepting(); }
-  bool ready() const override { return impl_->ready(); }
-  void send(OutboundMessage m, const EndpointSpec& e, SendCallback d) override {
-    impl_->send(std::move(m), e, std::move(d));
-  }
-  const SpineTransport& impl() const { return *impl_; }
-
- private:
-  std::shared_ptr<SpineTransport> impl_;
-};
-
 class SpineFactory final : public TransportFactory {
  public:
   std::string_view name() const override { return "spine"; }
@@ -706,7 +690,8 @@ class SpineFactory final : public TransportFactory {
     auto parsed = parseTransportConfig(config);
     if (!parsed.ok()) return parsed.status();
     auto impl = std::make_shared<SpineTransport>(context, std::move(*parsed));
-    return std::unique_ptr<Transport>(std::make_unique<SpineHandle>(std::move(impl)));
+    return std::unique_ptr<Transport>(
+        std::make_unique<SharedTransport<SpineTransport>>(std::move(impl)));
   }
 };
 
@@ -717,8 +702,8 @@ std::unique_ptr<TransportFactory> makeSpineTransportFactory() {
 }
 
 uint16_t spineListenerPort(const Transport& transport) {
-  const auto* handle = dynamic_cast<const SpineHandle*>(&transport);
-  return handle ? handle->impl().port() : 0;
+  const auto* handle = dynamic_cast<const SharedTransport<SpineTransport>*>(&transport);
+  return handle ? handle->impl()->port() : 0;
 }
 
 }  // namespace itk::spine
