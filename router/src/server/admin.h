@@ -15,7 +15,7 @@
 namespace prometheus {
 class Collectable;
 class Registry;
-}
+}  // namespace prometheus
 
 namespace itk {
 
@@ -29,11 +29,14 @@ struct ReadinessCheck {
 
 // An admin API operation: the role it needs and what it does. Handlers run on an I/O thread and
 // answer through the Responder (inline or later).
+// `caller` is the name of the token the request presented (audit events name it as actor).
 struct AdminRoute {
   std::string method;  // GET, POST
   std::string path;    // exact path, or a prefix ending in '/' (the rest is an argument)
   AdminRole role = AdminRole::kViewer;
-  std::function<void(const http::Request&, std::string_view argument, http::Responder)> handle;
+  std::function<void(const http::Request&, std::string_view argument, const std::string& caller,
+                     http::Responder)>
+      handle;
 };
 
 class AdminService {
@@ -53,8 +56,8 @@ class AdminService {
   http::Response readiness() const;
 
  private:
-  // The role a bearer token grants, or nullopt.
-  std::optional<AdminRole> roleOf(const http::Request& request) const;
+  // The token a request presents (its name and role), or nullptr.
+  const AdminToken* tokenOf(const http::Request& request) const;
 
   AdminSettings settings_;
   std::shared_ptr<prometheus::Registry> metrics_;

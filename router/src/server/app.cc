@@ -2,8 +2,8 @@
 
 #include <prometheus/registry.h>
 
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <condition_variable>
 #include <csignal>
@@ -13,20 +13,21 @@
 #include <mutex>
 #include <thread>
 
+#include "delivery/ack_tracker.h"
 #include "delivery/delivery_engine.h"
+#include "delivery/housekeeper.h"
 #include "itk/http/server.h"
 #include "itk/log.h"
 #include "itk/routing.h"
 #include "itk/routing/reloader.h"
 #include "itk/store.h"
-#include "delivery/ack_tracker.h"
-#include "delivery/housekeeper.h"
 #include "metrics/live_metrics.h"
 #include "metrics/metered_sink.h"
 #include "metrics/router_metrics.h"
 #include "server/admin.h"
 #include "server/answers.h"
 #include "server/decode.h"
+#include "server/operations_api.h"
 #include "server/router.h"
 
 namespace itk {
@@ -193,9 +194,10 @@ Result<std::unique_ptr<App>> App::create(RouterConfig config, const TransportReg
       }
     }
     a.routing.publish(tables.table);
-    log::info("routing.loaded", {{"version", tables.table->version()},
-                                 {"checksum", tables.table->checksum()},
-                                 {"routes", static_cast<unsigned long>(tables.table->routes().size())}});
+    log::info("routing.loaded",
+              {{"version", tables.table->version()},
+               {"checksum", tables.table->checksum()},
+               {"routes", static_cast<unsigned long>(tables.table->routes().size())}});
   }
   if (!errors.empty()) return Status::invalid(errors);
   ReloaderOptions reload;
@@ -209,8 +211,8 @@ Result<std::unique_ptr<App>> App::create(RouterConfig config, const TransportReg
 Status App::start() {
   Impl& a = *impl_;
   // A fresh checkout has no var/: create the data folder and the store file's folder.
-  for (const std::string& dir : {a.config.data_dir,
-                                 std::filesystem::path(a.config.store.path).parent_path().string()}) {
+  for (const std::string& dir :
+       {a.config.data_dir, std::filesystem::path(a.config.store.path).parent_path().string()}) {
     std::error_code ec;
     if (!dir.empty()) std::filesystem::create_directories(dir, ec);
     if (ec) return Status::unavailable("cannot create folder " + dir + ": " + ec.message());
@@ -222,8 +224,8 @@ Status App::start() {
   DeliveryOptions options;
   options.max_in_flight = a.config.delivery.max_in_flight;
   options.idle_poll = a.config.delivery.poll_interval;
-  options.ack_timeouts.infrastructure = std::chrono::ceil<std::chrono::seconds>(
-      a.config.delivery.infrastructure_ack_timeout);
+  options.ack_timeouts.infrastructure =
+      std::chrono::ceil<std::chrono::seconds>(a.config.delivery.infrastructure_ack_timeout);
   options.ack_timeouts.business =
       std::chrono::ceil<std::chrono::seconds>(a.config.delivery.business_ack_timeout);
   auto resolver = [&a](std::string_view type) { return a.transport(type); };
@@ -254,8 +256,7 @@ Status App::start() {
   a.router = std::make_unique<Router>(*a.store, a.routing, *a.engine, resolver, a.clock,
                                       std::move(router_hooks), a.acks.get());
   a.inbound = std::make_unique<MeteredSink>(*a.router, a.router_metrics);
-  a.answers = std::make_unique<Answers>(*a.router, *a.store, a.routing, a.clock,
-                                        a.config.identity);
+  a.answers = std::make_unique<Answers>(*a.router, *a.store, a.routing, a.clock, a.config.identity);
   a.housekeeper = std::make_unique<Housekeeper>(*a.store, *a.acks, a.clock);
 
   LiveSources live;
@@ -280,33 +281,34 @@ Status App::start() {
     Transport* tp = t.get();
     std::string name = type;
     a.admin->addReadinessCheck({"transport " + name, [tp] {
-                                  return tp->ready() ? Status()
-                                                     : Status::unavailable("not ready");
+                                  return tp->ready() ? Status() : Status::unavailable("not ready");
                                 }});
   }
-  a.admin->addRoute({"POST", "/admin/routing/reload", AdminRole::kAdmin,
-                     [&a](const http::Request&, std::string_view, http::Responder respond) {
-                       Status s = a.reloadRoutes();
-                       respond(s.ok() ? http::Response::text(200, "reloaded\n")
-                                      : http::Response::text(422, s.message() + "\n"));
-                     }});
-  a.admin->addRoute({"GET", "/admin/routing", AdminRole::kViewer,
-                     [&a](const http::Request&, std::string_view, http::Responder respond) {
-                       auto t = a.routing.current();
-                       respond(http::Response::text(
-                           200, "version " + t->version() + "\nchecksum " + t->checksum() +
-                                    "\nroutes " + std::to_string(t->routes().size()) + "\n"));
-                     }});
+  a.admin->addRoute(
+      {"POST", "/admin/routing/reload", AdminRole::kAdmin,
+       [&a](const http::Request&, std::string_view, const std::string&, http::Responder respond) {
+         Status s = a.reloadRoutes();
+         respond(s.ok() ? http::Response::text(200, "reloaded\n")
+                        : http::Response::text(422, s.message() + "\n"));
+       }});
+  a.admin->addRoute(
+      {"GET", "/admin/routing", AdminRole::kViewer,
+       [&a](const http::Request&, std::string_view, const std::string&, http::Responder respond) {
+         auto t = a.routing.current();
+         respond(http::Response::text(200, "version " + t->version() + "\nchecksum " +
+                                               t->checksum() + "\nroutes " +
+                                               std::to_string(t->routes().size()) + "\n"));
+       }});
+  addOperationsApi(*a.admin, *a.store, a.clock, [&a] { a.engine->notify(); });
 
   if (a.config.admin.enabled) {
     http::ServerConfig sc;
     sc.name = "admin";
     sc.address = a.config.admin.address;
     sc.port = a.config.admin.port;
-    auto server = http::Server::start(
-        a.io, sc, [&a](http::Request&& r, http::Responder respond) {
-          a.admin->handle(std::move(r), std::move(respond));
-        });
+    auto server = http::Server::start(a.io, sc, [&a](http::Request&& r, http::Responder respond) {
+      a.admin->handle(std::move(r), std::move(respond));
+    });
     if (!server.ok()) return server.status();
     a.admin_server = std::move(*server);
   }
@@ -324,8 +326,9 @@ Status App::start() {
   a.waitForSignal();
 
   a.work.emplace(a.io.get_executor());
-  int n = a.config.threads > 0 ? a.config.threads
-                               : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int n = a.config.threads > 0
+              ? a.config.threads
+              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 0; i < n; ++i) a.threads.emplace_back([&a] { a.io.run(); });
   log::info("router.ready", {{"threads", n},
                              {"admin_port", static_cast<int>(adminPort())},
@@ -343,7 +346,9 @@ int App::run() {
   return 0;
 }
 
-void App::requestStop() { impl_->requestStop(); }
+void App::requestStop() {
+  impl_->requestStop();
+}
 
 uint16_t App::adminPort() const {
   return impl_->admin_server ? impl_->admin_server->port() : 0;
