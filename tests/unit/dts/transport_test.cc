@@ -250,8 +250,8 @@ TEST_F(DtsTransportTest, SendWritesThePairIntoOutWithTheControlFields) {
   const std::string tracking = "5D3C0B8E-7A51-4E2B-9A57-1F0C2B6E9D10";
   SendResult r = send(tracking, endpoint(kEndpoint));
   ASSERT_EQ(r.outcome, SendResult::Outcome::kDelivered) << r.detail;
-  EXPECT_EQ(r.remote_id, tracking);
   const std::string base = "X26HUBITK" + tracking;
+  EXPECT_EQ(r.remote_id, base);
   ASSERT_TRUE(has("OUT", base + ".dat"));
   ASSERT_TRUE(has("OUT", base + ".ctl"));
   EXPECT_TRUE(fs::is_empty(folder("TEMP")));                                 // moved, not copied
@@ -281,11 +281,11 @@ TEST_F(DtsTransportTest, AnUnsafeTrackingIdNeverNamesAFile) {
   start();
   SendResult r = send("../../etc/passwd", endpoint(kEndpoint), 42);
   ASSERT_EQ(r.outcome, SendResult::Outcome::kDelivered) << r.detail;
-  EXPECT_THAT(r.remote_id, ::testing::StartsWith("D42-"));
-  EXPECT_TRUE(has("OUT", "X26HUBITK" + r.remote_id + ".ctl"));
-  auto c = parseControlFile(test::readFile(folder("OUT") / ("X26HUBITK" + r.remote_id + ".ctl")));
+  EXPECT_THAT(r.remote_id, ::testing::StartsWith("X26HUBITKD42-"));
+  EXPECT_TRUE(has("OUT", r.remote_id + ".ctl"));
+  auto c = parseControlFile(test::readFile(folder("OUT") / (r.remote_id + ".ctl")));
   ASSERT_TRUE(c.ok());
-  EXPECT_EQ(c->local_id, r.remote_id);
+  EXPECT_EQ("X26HUBITK" + c->local_id, r.remote_id);
   EXPECT_FALSE(fs::exists(dir_.path() / "etc"));
 }
 
@@ -432,11 +432,44 @@ TEST_F(DtsTransportTest, ASentStatusRecordErrorReportsADeliveryFailure) {
   EXPECT_TRUE(has("ITK/error", base + ".dat"));
   auto r = sink_.with([&] { return sink_.reports.back(); });
   EXPECT_EQ(r.transport, "dts");
-  EXPECT_EQ(r.remote_id, tracking);
+  EXPECT_EQ(r.remote_id, base);
   EXPECT_EQ(r.tracking_id, tracking);
   EXPECT_EQ(r.code, "05");
   EXPECT_EQ(r.description, "Transfer error - retry");
   EXPECT_EQ(r.report_id, "X26HUB01DTS_20261125101530_000042");
+}
+
+// One message to two DTS endpoints (two deliveries): two pairs, each with its own remote id, so
+// a failure reported for the second is not taken for the first.
+TEST_F(DtsTransportTest, TwoDeliveriesOfOneMessageHaveTheirOwnPairsAndRemoteIds) {
+  sink_.take_reports = true;
+  start();
+  const std::string tracking = "9B1E6F0A-3C5D-4E7F-8A9B-0C1D2E3F4A5B";
+  SendResult first = send(tracking, endpoint(kEndpoint), /*delivery=*/11);
+  SendResult second = send(tracking, endpoint(kEndpoint), /*delivery=*/12);
+  ASSERT_EQ(first.outcome, SendResult::Outcome::kDelivered) << first.detail;
+  ASSERT_EQ(second.outcome, SendResult::Outcome::kDelivered) << second.detail;
+  EXPECT_NE(first.remote_id, second.remote_id);
+  ASSERT_TRUE(has("OUT", first.remote_id + ".ctl"));
+  ASSERT_TRUE(has("OUT", second.remote_id + ".ctl"));
+  // Both carry the tracking id as LocalId (§6.3).
+  for (const auto& id : {first.remote_id, second.remote_id}) {
+    auto c = parseControlFile(test::readFile(folder("OUT") / (id + ".ctl")));
+    ASSERT_TRUE(c.ok()) << c.status().toString();
+    EXPECT_EQ(c->local_id, tracking);
+  }
+  // The DTS client fails the second one.
+  auto c = parseControlFile(test::readFile(folder("OUT") / (second.remote_id + ".ctl")));
+  ASSERT_TRUE(c.ok());
+  c->status_records.push_back({"20261125101530", "TRANSFER", "ERROR", "05", "Transfer error"});
+  fs::rename(folder("OUT") / (second.remote_id + ".dat"),
+             folder("SENT") / (second.remote_id + ".dat"));
+  place("SENT", second.remote_id + ".ctl", buildControlFile(*c));
+  fs::remove(folder("OUT") / (second.remote_id + ".ctl"));
+  ASSERT_TRUE(eventually([&] { return has("ITK/error", second.remote_id + ".ctl"); }, 10s));
+  auto reports = sink_.with([&] { return sink_.reports; });
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0].remote_id, second.remote_id);
 }
 
 TEST_F(DtsTransportTest, ASentStatusRecordSuccessIsArchivedWithoutAReport) {
@@ -473,7 +506,7 @@ TEST_F(DtsTransportTest, AReportInInAboutOurPairIsADeliveryFailure) {
   ASSERT_TRUE(eventually([&] { return has("ITK/error", "RPT1.ctl"); }, 10s));
   auto reports = sink_.with([&] { return sink_.reports; });
   ASSERT_EQ(reports.size(), 1u);
-  EXPECT_EQ(reports[0].remote_id, "REP-1");
+  EXPECT_EQ(reports[0].remote_id, "X26HUBITKREP-1");
   EXPECT_EQ(reports[0].code, "12");
   EXPECT_TRUE(has("IN", "RPT2.ctl"));  // not ours: left alone
 }

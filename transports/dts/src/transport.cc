@@ -336,8 +336,10 @@ class DtsTransport final : public Transport, public std::enable_shared_from_this
             : "D" + std::to_string(out.delivery_id) + "-" + shortHash(m.header.tracking_id);
     std::string base = config_.prefix + local_id;
     // The same message may go to two DTS endpoints, or be sent again after a crash: never
-    // overwrite a pair the DTS client has not finished with.
-    if (pairExists(out_, base) || pairExists(sent_, base)) {
+    // overwrite a pair the DTS client or the archive still holds. The base is then unique to
+    // this delivery, and it is the send's remote id (reports about it name it).
+    if (pairExists(out_, base) || pairExists(sent_, base) || pairExists(archive_ / "done", base) ||
+        pairExists(archive_ / "error", base)) {
       base += "_" + std::to_string(out.delivery_id) + "_" + std::to_string(out.attempt);
     }
     ControlFile c;
@@ -383,7 +385,7 @@ class DtsTransport final : public Transport, public std::enable_shared_from_this
                               {"workflow", ep.workflow},
                               {"file", base}});
     SendResult r = SendResult::delivered("written to " + (out_ / base).string() + ".ctl/.dat");
-    r.remote_id = local_id;
+    r.remote_id = base;
     return r;
   }
 
@@ -608,7 +610,9 @@ class DtsTransport final : public Transport, public std::enable_shared_from_this
     }
     DeliveryFailureReport report;
     report.transport = "dts";
-    report.remote_id = c.local_id;    // SendResult::remote_id of the send
+    // SendResult::remote_id of the send: the pair's file name in SENT; a Report in IN names only
+    // the LocalId, i.e. the first pair sent with it.
+    report.remote_id = dir == sent_ ? base : config_.prefix + c.local_id;
     report.tracking_id = c.local_id;  // the tracking id when it was a safe file token
     report.code = status->status_code.empty() ? "ERROR" : status->status_code;
     report.description =

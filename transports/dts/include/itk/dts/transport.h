@@ -28,7 +28,9 @@
 // <prefix><LocalId>.ctl (MessageType Data, LocalId = the DE tracking id when it is a safe file
 // token, else an id derived from the delivery) into temp, fsyncs them, renames them into OUT
 // (.dat first, so the DTS client never sees a .ctl without its data) and fsyncs OUT. Then the
-// DTS client has the message: the send is kDelivered with remote_id = LocalId. Failing to write
+// DTS client has the message: the send is kDelivered with remote_id = the pair's file name
+// (<prefix><LocalId>, with _<delivery>_<attempt> when a pair of that name exists already, as when
+// one message goes to two DTS endpoints), which reports about it name. Failing to write
 // is kRetryable. The DTS client later moves the pair to SENT with a StatusRecord (Event TRANSFER);
 // the poller reads our pairs there (our prefix, From_DTS ours): Status ERROR becomes a
 // DeliveryFailureReport (InboundSink::reportDeliveryFailure) and the pair goes to archive/error/
