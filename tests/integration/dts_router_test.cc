@@ -17,29 +17,13 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-const char* kConfig = R"(identity:
-  audit_identity: urn:nhs-uk:identity:ods:X26:itkrouter
-  sender_address: urn:nhs-uk:addressing:ods:X26:itkrouter
-threads: 2
-store:
-  backend: sqlite
-  path: store.db
-routing:
-  tables: [routes.yaml]
-admin:
-  listen: 127.0.0.1:0
-delivery:
-  poll_interval: 100ms
-transports:
-  loopback:
-    inbound_dir: in
-    poll_interval: 20ms
-  dts:
+const std::string kConfig = loopbackRouterYaml(R"(  dts:
     root: dts
     mailboxes: [X26HUB01DTS]
     prefix: X26HUBITK
     poll_interval: 50ms
-)";
+)",
+                                               "X26");
 
 const char* kRoutes = R"(endpoints:
   rw1-dts:

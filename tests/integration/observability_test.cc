@@ -32,23 +32,7 @@ using namespace std::chrono_literals;
 constexpr const char* kCda = "urn:nhs-itk:services:201005:SendCDADocument-v2-0";
 
 std::string routerYaml() {
-  return R"(identity:
-  audit_identity: urn:nhs-uk:identity:ods:X09:itkrouter
-  sender_address: urn:nhs-uk:addressing:ods:X09:itkrouter
-threads: 2
-store:
-  path: store.db
-routing:
-  tables: [routes.yaml]
-admin:
-  listen: 127.0.0.1:0
-delivery:
-  poll_interval: 100ms
-transports:
-  loopback:
-    inbound_dir: in
-    poll_interval: 20ms
-)";
+  return loopbackRouterYaml();
 }
 
 // A DE for `ods` with a fresh tracking id (optionally asking for an infrastructure ack), dropped

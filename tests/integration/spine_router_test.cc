@@ -19,31 +19,15 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 std::string config(const SoapPeer& spine) {
-  return R"(identity:
-  audit_identity: urn:nhs-uk:identity:ods:X26:itkrouter
-  sender_address: urn:nhs-uk:addressing:ods:X26:itkrouter
-threads: 2
-store:
-  backend: sqlite
-  path: store.db
-routing:
-  tables: [routes.yaml]
-admin:
-  listen: 127.0.0.1:0
-delivery:
-  poll_interval: 100ms
-transports:
-  loopback:
-    inbound_dir: in
-    poll_interval: 20ms
-  spine:
+  return loopbackRouterYaml(R"(  spine:
     party_key: X26HUB-807354
     asid: "200000001234"
     cpa_id: S3024519A3110234
     listen: 127.0.0.1:0
     ack_urls:
-      AAA-123456: )" +
-         spine.url("/reliablemessaging/intermediary") + "\n";
+      AAA-123456: )" + spine.url("/reliablemessaging/intermediary") +
+                                "\n",
+                            "X26");
 }
 
 std::string routes(const SoapPeer& spine) {

@@ -11,6 +11,34 @@
 
 namespace itk::test {
 
+// The router.yaml most integration tests start from: identity ods:ODS, the SQLite store in
+// store.db, routing from routes.yaml, the admin listener on port 0, a loopback spool in in/, and
+// then `more_transports` (sections indented two spaces, e.g. "  dts:\n    root: dts\n").
+inline std::string loopbackRouterYaml(const std::string& more_transports = "",
+                                      const std::string& ods = "X09") {
+  return "identity:\n"
+         "  audit_identity: urn:nhs-uk:identity:ods:" +
+         ods +
+         ":itkrouter\n"
+         "  sender_address: urn:nhs-uk:addressing:ods:" +
+         ods +
+         ":itkrouter\n"
+         "threads: 2\n"
+         "store:\n"
+         "  path: store.db\n"
+         "routing:\n"
+         "  tables: [routes.yaml]\n"
+         "admin:\n"
+         "  listen: 127.0.0.1:0\n"
+         "delivery:\n"
+         "  poll_interval: 100ms\n"
+         "transports:\n"
+         "  loopback:\n"
+         "    inbound_dir: in\n"
+         "    poll_interval: 20ms\n" +
+         more_transports;
+}
+
 class RouterProcess {
  public:
   // `config_yaml` is written to dir/router.yaml; the router runs with dir as its working folder.
