@@ -180,5 +180,46 @@ TEST(AdminApiTest, DeadLettersAreListedAndReplayedByRoleAndTheHistoryShowsIt) {
   EXPECT_EQ(json::serialize(history).find("urn:example:test"), std::string::npos);
 }
 
+// What routing tables ran when: the start-up table, a reload, and a refused reload with its
+// reason, newest first; the refused one leaves the running table in place.
+TEST(AdminApiTest, TheRoutingHistoryShowsLoadsAndRefusedReloads) {
+  TempDir dir;
+  dir.write("routes.yaml", routes("permanent"));
+  std::filesystem::create_directories(dir.path() / "in");
+  RouterProcess router(dir, routerYaml());
+  std::string why;
+  ASSERT_TRUE(router.waitReady(&why)) << why;
+  const uint16_t port = router.adminPort();
+
+  dir.write("routes.yaml", routes("deliver"));
+  auto loaded = httpPost(port, "/admin/routing/reload", "", bearer(kAdmin));
+  ASSERT_TRUE(loaded);
+  ASSERT_EQ(loaded->status, 200) << loaded->body;
+  dir.write("routes.yaml", routes("deliver") + "  - name: broken\n    endpoint: nowhere\n");
+  auto refused = httpPost(port, "/admin/routing/reload", "", bearer(kAdmin));
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 422) << refused->body;
+
+  json::value h = jsonOf(httpGet(port, "/admin/routing/history", bearer(kViewer)));
+  ASSERT_TRUE(h.is_object()) << router.log();
+  const json::array& entries = h.at("history").as_array();
+  ASSERT_EQ(entries.size(), 3u) << json::serialize(h);
+  EXPECT_EQ(entries[0].at("outcome"), "failed");
+  EXPECT_EQ(entries[0].at("version"), "admin-api-test.deliver");  // still running
+  ASSERT_FALSE(entries[0].at("errors").as_array().empty());
+  EXPECT_NE(std::string(entries[0].at("errors").as_array()[0].as_string()).find("nowhere"),
+            std::string::npos)
+      << json::serialize(h);
+  EXPECT_EQ(entries[1].at("outcome"), "loaded");
+  EXPECT_EQ(entries[1].at("version"), "admin-api-test.deliver");
+  EXPECT_EQ(entries[1].at("routes").as_int64(), 2);
+  EXPECT_EQ(entries[2].at("outcome"), "loaded");
+  EXPECT_EQ(entries[2].at("version"), "admin-api-test.permanent");
+  EXPECT_NE(entries[1].at("checksum"), entries[2].at("checksum"));
+  auto anonymous = httpGet(port, "/admin/routing/history", {{"Connection", "close"}});
+  ASSERT_TRUE(anonymous);
+  EXPECT_EQ(anonymous->status, 401);
+}
+
 }  // namespace
 }  // namespace itk::test

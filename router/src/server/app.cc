@@ -67,6 +67,7 @@ struct App::Impl {
   std::shared_ptr<prometheus::Registry> metrics = std::make_shared<prometheus::Registry>();
   RoutingTableHolder routing;
   RouterMetrics router_metrics{*metrics, routing};
+  RoutingHistory routing_history;  // loads and refused reloads, for /admin/routing/history
   std::unique_ptr<RoutingTableReloader> reloader;
   std::unique_ptr<TransportContext> context;
   std::map<std::string, std::unique_ptr<Transport>, std::less<>> transports;
@@ -194,6 +195,7 @@ Result<std::unique_ptr<App>> App::create(RouterConfig config, const TransportReg
       }
     }
     a.routing.publish(tables.table);
+    a.routing_history.record(a.clock.now(), "loaded", tables.table.get(), {});
     log::info("routing.loaded",
               {{"version", tables.table->version()},
                {"checksum", tables.table->checksum()},
@@ -203,7 +205,11 @@ Result<std::unique_ptr<App>> App::create(RouterConfig config, const TransportReg
   ReloaderOptions reload;
   reload.files = a.config.routing.tables;
   reload.poll_interval = a.config.routing.watch_interval;
-  reload.on_reload = [&a](const ReloadOutcome& o) { a.router_metrics.reload(o); };
+  reload.on_reload = [&a](const ReloadOutcome& o) {
+    a.router_metrics.reload(o);
+    a.routing_history.record(a.clock.now(), std::string(reloadKindName(o.kind)), o.table.get(),
+                             o.errors);
+  };
   a.reloader = std::make_unique<RoutingTableReloader>(a.routing, registry, std::move(reload));
   return std::unique_ptr<App>(new App(std::move(impl)));
 }
@@ -299,7 +305,8 @@ Status App::start() {
                                                t->checksum() + "\nroutes " +
                                                std::to_string(t->routes().size()) + "\n"));
        }});
-  addOperationsApi(*a.admin, *a.store, a.clock, [&a] { a.engine->notify(); });
+  addOperationsApi(
+      *a.admin, *a.store, a.clock, [&a] { a.engine->notify(); }, a.routing_history);
 
   if (a.config.admin.enabled) {
     http::ServerConfig sc;

@@ -106,8 +106,49 @@ json::object deliveryJson(const DeliveryTask& d) {
 
 }  // namespace
 
+void RoutingHistory::record(TimePoint at, std::string outcome, const RoutingTable* running,
+                            const std::vector<TableDiagnostic>& errors) {
+  Entry e;
+  e.at = at;
+  e.outcome = std::move(outcome);
+  if (running) {
+    e.version = running->version();
+    e.checksum = running->checksum();
+    e.routes = running->routes().size();
+  }
+  for (const auto& d : errors) {
+    if (e.errors.size() == 20) break;  // the first ones say enough
+    e.errors.push_back(d.toString());
+  }
+  std::lock_guard lock(mu_);
+  entries_.push_front(std::move(e));
+  if (entries_.size() > keep_) entries_.pop_back();
+}
+
+std::vector<RoutingHistory::Entry> RoutingHistory::entries() const {
+  std::lock_guard lock(mu_);
+  return {entries_.begin(), entries_.end()};
+}
+
 void addOperationsApi(AdminService& admin, Store& store, const Clock& clock,
-                      std::function<void()> wake) {
+                      std::function<void()> wake, const RoutingHistory& history) {
+  admin.addRoute({"GET", "/admin/routing/history", AdminRole::kViewer,
+                  [&history](const http::Request&, std::string_view, const std::string&,
+                             http::Responder respond) {
+                    json::array items;
+                    for (const auto& e : history.entries()) {
+                      json::array errors;
+                      for (const auto& x : e.errors) errors.emplace_back(x);
+                      items.push_back(json::object{{"at", formatIsoMillis(e.at)},
+                                                   {"outcome", e.outcome},
+                                                   {"version", e.version},
+                                                   {"checksum", e.checksum},
+                                                   {"routes", e.routes},
+                                                   {"errors", std::move(errors)}});
+                    }
+                    respond(jsonResponse(200, json::object{{"history", std::move(items)}}));
+                  }});
+
   admin.addRoute({"GET", "/admin/dead-letters", AdminRole::kViewer,
                   [&store](const http::Request& r, std::string_view, const std::string&,
                            http::Responder respond) {
