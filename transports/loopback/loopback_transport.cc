@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "itk/duration.h"
+#include "itk/file_names.h"
 #include "itk/log.h"
 
 namespace itk {
@@ -43,14 +44,6 @@ Status writeAtomically(const fs::path& dir, const std::string& name, const std::
   return Status();
 }
 
-// A file name safe to build from a tracking id (which came from a peer): only [A-Za-z0-9-_].
-std::string safeName(std::string_view s) {
-  std::string out;
-  for (char c : s.substr(0, 64))
-    out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') ? c : '_';
-  return out.empty() ? "message" : out;
-}
-
 class LoopbackTransport final : public Transport,
                                 public std::enable_shared_from_this<LoopbackTransport> {
  public:
@@ -67,7 +60,8 @@ class LoopbackTransport final : public Transport,
     if (inbound_dir_.empty()) return Status();
     std::error_code ec;
     fs::create_directories(inbound_dir_, ec);
-    if (ec) return Status::unavailable("loopback: cannot create " + inbound_dir_ + ": " + ec.message());
+    if (ec)
+      return Status::unavailable("loopback: cannot create " + inbound_dir_ + ": " + ec.message());
     accepting_ = true;
     asio::post(strand_, [self = shared_from_this()] { self->scan(); });
     return Status();
@@ -90,11 +84,11 @@ class LoopbackTransport final : public Transport,
                                      " refuses every message (behaviour: permanent)");
     } else if (ep->behaviour == LoopbackEndpoint::Behaviour::kRetryable ||
                message.attempt <= ep->fail_first) {
-      result = SendResult::retryable("loopback endpoint " + endpoint.name +
-                                     " is unavailable (attempt " +
-                                     std::to_string(message.attempt) + ")");
+      result =
+          SendResult::retryable("loopback endpoint " + endpoint.name + " is unavailable (attempt " +
+                                std::to_string(message.attempt) + ")");
     } else if (!ep->deliver_dir.empty()) {
-      std::string name = safeName(message.message->header.tracking_id) + "-" +
+      std::string name = safeFileName(message.message->header.tracking_id, 64) + "-" +
                          std::to_string(message.delivery_id) + ".xml";
       Status s = writeAtomically(ep->deliver_dir, name, *message.message->body);
       result = s.ok() ? SendResult::delivered("written to " + ep->deliver_dir)
@@ -140,9 +134,8 @@ class LoopbackTransport final : public Transport,
     Origin origin;
     origin.transport = "loopback";
     origin.peer = path.filename().string();
-    Result<Message> decoded = ctx_.decode
-                                  ? ctx_.decode(bytes)
-                                  : Result<Message>(Status::internal("no message decoder"));
+    Result<Message> decoded =
+        ctx_.decode ? ctx_.decode(bytes) : Result<Message>(Status::internal("no message decoder"));
     if (!decoded.ok()) {
       sink_->reportUnreadable(origin, decoded.status());
       reject(path, decoded.status());
@@ -204,10 +197,14 @@ class LoopbackFactory final : public TransportFactory {
       if (key == "transport" || key == "max_concurrency" || key == "description") continue;
       if (key == "behaviour" || key == "behavior") {
         std::string b = v.IsScalar() ? v.Scalar() : "";
-        if (b == "deliver") ep->behaviour = LoopbackEndpoint::Behaviour::kDeliver;
-        else if (b == "retryable") ep->behaviour = LoopbackEndpoint::Behaviour::kRetryable;
-        else if (b == "permanent") ep->behaviour = LoopbackEndpoint::Behaviour::kPermanent;
-        else return Status::invalid("behaviour must be deliver, retryable or permanent");
+        if (b == "deliver")
+          ep->behaviour = LoopbackEndpoint::Behaviour::kDeliver;
+        else if (b == "retryable")
+          ep->behaviour = LoopbackEndpoint::Behaviour::kRetryable;
+        else if (b == "permanent")
+          ep->behaviour = LoopbackEndpoint::Behaviour::kPermanent;
+        else
+          return Status::invalid("behaviour must be deliver, retryable or permanent");
       } else if (key == "fail_first") {
         int n = -1;
         if (!v.IsScalar() || !YAML::convert<int>::decode(v, n) || n < 0)
@@ -235,8 +232,8 @@ class LoopbackFactory final : public TransportFactory {
         } else if (key == "poll_interval" && kv.second.IsScalar() &&
                    parseDuration(kv.second.Scalar(), &poll) && poll.count() > 0) {
         } else {
-          return Status::invalid("transports.loopback: bad or unknown option '" + key +
-                                 "' (line " + std::to_string(kv.first.Mark().line + 1) + ")");
+          return Status::invalid("transports.loopback: bad or unknown option '" + key + "' (line " +
+                                 std::to_string(kv.first.Mark().line + 1) + ")");
         }
       }
     } else if (config && !config.IsNull()) {

@@ -8,6 +8,7 @@
 #include "delivery/housekeeper.h"
 #include "store/memory_store.h"
 #include "support/manual_clock.h"
+#include "support/process.h"
 #include "support/store_builders.h"
 
 namespace itk {
@@ -150,11 +151,17 @@ TEST_F(AckTrackerTest, TheHousekeeperExpiresAcksAndPrunesOnItsInterval) {
   EXPECT_TRUE(store_->loadHeader(id).ok());
 }
 
+// start() runs a first round at once on its own thread: an overdue expectation is expired
+// without anyone calling runOnce(). stop() joins it, and may be called again.
 TEST_F(AckTrackerTest, TheHousekeeperThreadStartsAndStops) {
+  delivered("T-thread");
+  clock_.advance(11min);
   Housekeeper keeper(*store_, *tracker_, clock_, {});
   keeper.start();
+  EXPECT_TRUE(test::eventually([&] { return tracker_->counters().expired == 1u; }));
   keeper.stop();
   keeper.stop();  // idempotent
+  EXPECT_EQ(tracker_->counters().expired, 1u);
 }
 
 }  // namespace

@@ -186,11 +186,4 @@ bool isMailboxId(std::string_view s) {
   return true;
 }
 
-bool isSafeFileToken(std::string_view s, size_t max) {
-  if (s.empty() || s.size() > max) return false;
-  for (char c : s)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') return false;
-  return true;
-}
-
 }  // namespace itk::dts

@@ -17,6 +17,7 @@
 #include "itk/duration.h"
 #include "itk/fhir/itk3.h"
 #include "itk/fhir/response.h"
+#include "itk/file_names.h"
 #include "itk/log.h"
 
 namespace itk::mesh {
@@ -239,14 +240,6 @@ Result<std::shared_ptr<const EndpointConfig>> parseEndpoint(const YAML::Node& no
 // The transport
 
 namespace {
-
-// A file name safe to build from ids a peer chose.
-std::string safeName(std::string_view s) {
-  std::string out;
-  for (char c : s.substr(0, 80))
-    out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') ? c : '_';
-  return out.empty() ? "message" : out;
-}
 
 // The ODS code in an identity such as "urn:nhs-uk:identity:ods:X26[:...]".
 std::string odsOfIdentity(std::string_view identity) {
@@ -620,7 +613,7 @@ class Mailbox final : public std::enable_shared_from_this<Mailbox> {
     fs::path dir = fs::path(ctx_.data_dir) / "mesh" / "rejected";
     std::error_code ec;
     fs::create_directories(dir, ec);
-    std::string name = safeName(config_.id) + "-" + safeName(id);
+    std::string name = safeFileName(config_.id) + "-" + safeFileName(id);
     std::ofstream(dir / (name + ".dat"), std::ios::binary) << bytes;
     std::ofstream(dir / (name + ".reason")) << why.toString() << "\n";
   }
@@ -717,7 +710,7 @@ void MeshTransport::send(OutboundMessage out, const EndpointSpec& endpoint, Send
   }
   r.headers.subject = ep->subject;
   r.headers.local_id = m.header.tracking_id;  // ITK2 tracking id / ITK3 MessageHeader.id
-  r.headers.file_name = safeName(m.header.tracking_id) + ".xml";
+  r.headers.file_name = safeFileName(m.header.tracking_id) + ".xml";
   r.headers.content_type = !ep->content_type.empty()                 ? ep->content_type
                            : m.header.format == MessageFormat::kItk3 ? "application/fhir+xml"
                                                                      : "application/xml";

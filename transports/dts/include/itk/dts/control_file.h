@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "itk/file_names.h"  // isSafeFileToken
 #include "itk/status.h"
 
 namespace itk::dts {
@@ -62,7 +63,5 @@ Result<ControlFile> parseControlFile(std::string_view document);
 // True for a DTS mailbox id: letters and digits only, 1..64 characters. Such an id may name a
 // file or a folder.
 bool isMailboxId(std::string_view s);
-// True for a string that may be used in a file name we build: [A-Za-z0-9_-], 1..`max` long.
-bool isSafeFileToken(std::string_view s, size_t max = 100);
 
 }  // namespace itk::dts
