@@ -18,12 +18,12 @@ int hexDigit(char c) {
   return -1;
 }
 
-// %XX and '+' decoded; nullopt on a broken escape.
-std::optional<std::string> percentDecoded(std::string_view s) {
+// %XX decoded, and '+' as a space in a query string (not in a path); nullopt on a broken escape.
+std::optional<std::string> percentDecoded(std::string_view s, bool plus_is_space) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
+    if (s[i] == '+' && plus_is_space) {
       out += ' ';
     } else if (s[i] == '%') {
       if (i + 2 >= s.size()) return std::nullopt;
@@ -50,8 +50,8 @@ std::optional<std::map<std::string, std::string>> queryOf(const http::Request& r
     rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
     if (pair.empty()) continue;
     auto eq = pair.find('=');
-    auto key = percentDecoded(pair.substr(0, eq));
-    auto value = percentDecoded(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+    auto key = percentDecoded(pair.substr(0, eq), true);
+    auto value = percentDecoded(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
     if (!key || !value) return std::nullopt;
     out[*key] = *value;
   }
@@ -212,7 +212,7 @@ void addOperationsApi(AdminService& admin, Store& store, const Clock& clock,
       {"GET", "/admin/messages/", AdminRole::kViewer,
        [&store](const http::Request&, std::string_view argument, const std::string&,
                 http::Responder respond) {
-         auto tracking = percentDecoded(argument);
+         auto tracking = percentDecoded(argument, false);
          if (!tracking || tracking->empty()) return respond(problem(400, "messages/TRACKING_ID"));
          auto ids = store.findByTrackingId(*tracking);
          if (!ids.ok()) return respond(problem(503, ids.status().toString()));
